@@ -1,0 +1,85 @@
+"""Customer-managed KMS keys and the log groups they protect, with secure defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from constructs_lib.retention import RETENTION_BY_DAYS
+
+
+@dataclass(frozen=True)
+class KeyProps:
+    alias: str
+    """Without the `alias/` prefix."""
+    description: str
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    pending_window_days: int = 30
+    """Longest window AWS allows: a scheduled deletion can be cancelled for a month."""
+
+
+def encryption_key(scope: Construct, construct_id: str, props: KeyProps) -> kms.Key:
+    """A symmetric key with yearly rotation; the key policy is CDK's account-root default."""
+    return kms.Key(
+        scope,
+        construct_id,
+        alias=f"alias/{props.alias}",
+        description=props.description,
+        enable_key_rotation=True,
+        pending_window=Duration.days(props.pending_window_days),
+        removal_policy=props.removal_policy,
+    )
+
+
+@dataclass(frozen=True)
+class EncryptedLogGroupProps:
+    name: str
+    key: kms.IKey
+    retention_days: int
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+
+
+class EncryptedLogGroup(Construct):
+    """A named log group encrypted with a customer key.
+
+    The key policy lets CloudWatch Logs use the key only for this log group (encryption-context
+    condition), which is what AWS requires and nothing more.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: EncryptedLogGroupProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=props.name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        props.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"CloudWatchLogs-{props.name}",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": arn}},
+            )
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=props.name,
+            encryption_key=props.key,
+            retention=RETENTION_BY_DAYS[props.retention_days],
+            removal_policy=props.removal_policy,
+        )

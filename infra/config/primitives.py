@@ -1,0 +1,24 @@
+"""Names shared by the config model and its validation."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+PLACEHOLDER_ACCOUNT = "000000000000"
+"""Lets every stage synthesize offline; rejected when accounts are required (deploy, pipeline)."""
+
+
+class Tier(StrEnum):
+    """Subnet tiers, in allocation order."""
+
+    PUBLIC = "public"  # load balancers, NAT gateways
+    PRIVATE = "private"  # services and workers, egress through NAT
+    ISOLATED = "isolated"  # databases and caches, no route out
+
+
+class ConfigError(ValueError):
+    """Invalid stage configuration; raised before any construct is built."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = problems
+        super().__init__("invalid stage configuration:\n  - " + "\n  - ".join(problems))

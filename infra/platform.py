@@ -1,0 +1,20 @@
+"""Builds the whole app from configuration: one PlatformStage per selected stage, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import App
+
+from infra.compliance import apply_acknowledgments, apply_packs
+from infra.config import load_stages
+from infra.stage import PlatformStage
+
+
+def build_platform(app: App, environ: Mapping[str, str]) -> list[PlatformStage]:
+    configs = load_stages(app.node.try_get_context, environ)  # raises before any construct
+    stages = [PlatformStage(app, cfg) for cfg in configs]
+    for stage in stages:
+        apply_acknowledgments(stage.stacks)
+    apply_packs(app)
+    return stages

@@ -1,0 +1,40 @@
+"""What every stack of a stage shares: naming, environment, tags and pinned AZs."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stack
+from constructs import Construct
+
+from infra.config import StageConfig
+
+
+class PlatformStack(Stack):
+    """A stack named `<project>-<stage>-<concern>` whose AZs come from config, never a lookup."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        cfg: StageConfig,
+        concern: str,
+        *,
+        description: str,
+        region: str | None = None,
+    ) -> None:
+        # Set before super().__init__: CDK may read availability_zones while constructing.
+        self._pinned_azs = list(cfg.network.availability_zones) if region is None else []
+        super().__init__(
+            scope,
+            concern.capitalize(),
+            stack_name=cfg.stack_name(concern),
+            env=Environment(account=cfg.account, region=region or cfg.region),
+            termination_protection=cfg.termination_protection,
+            description=f"{cfg.project} {cfg.name}: {description}",
+            analytics_reporting=False,
+        )
+        self.cfg = cfg
+
+    @property
+    def availability_zones(self) -> list[str]:
+        if not self._pinned_azs:
+            raise ValueError(f"{self.stack_name} lives outside the stage region and has no AZs")
+        return self._pinned_azs

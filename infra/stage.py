@@ -1,0 +1,49 @@
+"""One environment: the same five stacks for `cdk deploy "Dev/*"` and for the pipeline."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags
+from constructs import Construct
+
+from infra.config import StageConfig
+from infra.stacks.compute import ComputeStack
+from infra.stacks.data import DataStack
+from infra.stacks.edge import EdgeStack
+from infra.stacks.network import NetworkStack
+from infra.stacks.observability import ObservabilityStack
+
+
+class PlatformStage(Stage):
+    def __init__(self, scope: Construct, cfg: StageConfig) -> None:
+        super().__init__(
+            scope, cfg.construct_id, env=Environment(account=cfg.account, region=cfg.region)
+        )
+        self.cfg = cfg
+        self.network = NetworkStack(self, cfg)
+        groups = self.network.security_groups
+        self.data = DataStack(
+            self,
+            cfg,
+            vpc=self.network.vpc,
+            database_security_group=groups.group("database"),
+            cache_security_group=groups.group("cache"),
+        )
+        self.compute = ComputeStack(self, cfg, vpc=self.network.vpc, security_groups=groups)
+        self.edge = EdgeStack(self, cfg)
+        self.observability = ObservabilityStack(
+            self, cfg, flow_logs=self.network.flow_logs, cluster=self.compute.cluster
+        )
+        for key, value in (("Project", cfg.project), ("Stage", cfg.name), ("ManagedBy", "cdk")):
+            Tags.of(self).add(key, value)
+
+    @property
+    def stacks(
+        self,
+    ) -> dict[str, NetworkStack | DataStack | ComputeStack | EdgeStack | ObservabilityStack]:
+        return {
+            "network": self.network,
+            "data": self.data,
+            "compute": self.compute,
+            "edge": self.edge,
+            "observability": self.observability,
+        }

@@ -1,0 +1,65 @@
+"""Stage composition: five stacks per stage, named, placed and wired through typed references."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from infra.platform import build_platform
+from tests.conftest import CONCERNS, STAGES
+from tests.synth import Synthesized, new_app, synthesize
+
+
+def test_every_stage_has_one_stack_per_concern(platform: Synthesized) -> None:
+    assert sorted(platform.by_key) == sorted((s, c) for s in STAGES for c in CONCERNS)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stack_names_and_regions(platform: Synthesized, stage: str) -> None:
+    for concern in CONCERNS:
+        stack = platform.by_key[(stage, concern)]
+        assert stack.stack_name == f"webplat-{stage.lower()}-{concern}"
+        assert stack.region == ("us-east-1" if concern == "edge" else "ap-northeast-2")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stacks_are_wired_by_generated_cross_stack_references(
+    platform: Synthesized, stage: str
+) -> None:
+    prefix = f"webplat-{stage.lower()}-"
+    imports = {
+        concern: set(
+            re.findall(rf'"Fn::ImportValue": "{prefix}(\w+):', _text(platform, stage, concern))
+        )
+        for concern in CONCERNS
+    }
+    assert imports["data"] == {"network"}  # isolated subnets for databases and caches
+    assert imports["compute"] == set()  # a cluster names no VPC; its services will
+    assert imports["observability"] == {"network", "compute"}  # flow logs, cluster
+    assert imports["edge"] == set()  # us-east-1: only stable ARNs may cross regions
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_hand_written_export_names(platform: Synthesized, stage: str) -> None:
+    for concern in CONCERNS:
+        outputs = platform.template(stage, concern).get("Outputs", {})
+        for output in outputs.values():
+            if "Export" in output:
+                assert output["Export"]["Name"].startswith(
+                    f"webplat-{stage.lower()}-{concern}:ExportsOutput"
+                )
+
+
+def _text(platform: Synthesized, stage: str, concern: str) -> str:
+    return json.dumps(platform.template(stage, concern))
+
+
+def test_selected_stages_only(tmp_path: Path) -> None:
+    app = new_app(tmp_path, stages="staging")
+    stages = build_platform(app, environ={"PLATFORM_STAGING_ACCOUNT": "444455556666"})
+    assert [s.stage_name for s in stages] == ["Staging"]
+    assert {stack.account for stack in stages[0].stacks.values()} == {"444455556666"}
+    assert synthesize(app).by_key.keys() == {("Staging", c) for c in CONCERNS}
