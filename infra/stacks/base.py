@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk import Environment, Stack
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from constructs_lib.encryption import KeyProps, encryption_key
 from infra.config import StageConfig
 
 
@@ -32,6 +34,19 @@ class PlatformStack(Stack):
             analytics_reporting=False,
         )
         self.cfg = cfg
+
+    def stage_key(self, construct_id: str, name: str, purpose: str) -> kms.Key:
+        """A customer-managed key aliased `<project>-<stage>-<name>`, kept per stage policy."""
+        alias = self.cfg.resource_name(name)
+        return encryption_key(
+            self,
+            construct_id,
+            KeyProps(
+                alias=alias,
+                description=f"{alias}: {purpose}",
+                removal_policy=self.cfg.removal_policy,
+            ),
+        )
 
     @property
     def availability_zones(self) -> list[str]:

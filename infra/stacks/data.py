@@ -7,7 +7,6 @@ from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 
-from constructs_lib.encryption import KeyProps, encryption_key
 from infra.config import StageConfig
 from infra.stacks.base import PlatformStack
 
@@ -25,15 +24,7 @@ class DataStack(PlatformStack):
         super().__init__(scope, cfg, "data", description="databases, caches, buckets and keys")
         self.database_security_group = database_security_group
         self.cache_security_group = cache_security_group
-        self.key = encryption_key(
-            self,
-            "DataKey",
-            KeyProps(
-                alias=cfg.resource_name("data"),
-                description=f"{cfg.resource_name('data')}: data at rest",
-                removal_policy=cfg.removal_policy,
-            ),
-        )
+        self.key = self.stage_key("DataKey", "data", "data at rest")
         isolated = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         self.database_subnets = rds.SubnetGroup(
             self,

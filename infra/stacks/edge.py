@@ -9,12 +9,7 @@ from __future__ import annotations
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from constructs_lib.encryption import (
-    EncryptedLogGroup,
-    EncryptedLogGroupProps,
-    KeyProps,
-    encryption_key,
-)
+from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from infra.config import StageConfig
 from infra.stacks.base import PlatformStack
 
@@ -75,15 +70,7 @@ class EdgeStack(PlatformStack):
             rules=rules,
             visibility_config=_visibility(cfg.resource_name("edge")),
         )
-        key = encryption_key(
-            self,
-            "EdgeKey",
-            KeyProps(
-                alias=cfg.resource_name("edge"),
-                description=f"{cfg.resource_name('edge')}: WAF logs",
-                removal_policy=cfg.removal_policy,
-            ),
-        )
+        key = self.stage_key("EdgeKey", "edge", "WAF logs")
         waf_logs = EncryptedLogGroup(
             self,
             "WafLogs",

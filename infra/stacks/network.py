@@ -6,12 +6,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from constructs_lib.encryption import (
-    EncryptedLogGroup,
-    EncryptedLogGroupProps,
-    KeyProps,
-    encryption_key,
-)
+from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.ip_plan import PlannedIpAddresses
 from constructs_lib.security_matrix import Cidr, Flow, SecurityGroupMatrix
 from infra.config import PortsConfig, StageConfig, Tier
@@ -92,15 +87,7 @@ class NetworkStack(PlatformStack):
             },
         )
 
-        self.key = encryption_key(
-            self,
-            "NetworkKey",
-            KeyProps(
-                alias=cfg.resource_name("network"),
-                description=f"{cfg.resource_name('network')}: VPC flow logs",
-                removal_policy=cfg.removal_policy,
-            ),
-        )
+        self.key = self.stage_key("NetworkKey", "network", "VPC flow logs")
         self.flow_logs = EncryptedLogGroup(
             self,
             "FlowLogs",

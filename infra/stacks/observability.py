@@ -10,7 +10,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from constructs_lib.encryption import KeyProps, encryption_key
 from infra.config import StageConfig
 from infra.stacks.base import PlatformStack
 
@@ -28,15 +27,7 @@ class ObservabilityStack(PlatformStack):
         cluster: ecs.ICluster,
     ) -> None:
         super().__init__(scope, cfg, "observability", description="alerts, dashboards, audit")
-        key = encryption_key(
-            self,
-            "AlertsKey",
-            KeyProps(
-                alias=cfg.resource_name("alerts"),
-                description=f"{cfg.resource_name('alerts')}: alert topics",
-                removal_policy=cfg.removal_policy,
-            ),
-        )
+        key = self.stage_key("AlertsKey", "alerts", "alert topics")
         # CloudWatch alarms publish to encrypted topics only if they may use the key.
         key.grant(
             iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*"
