@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Pinned toolchain first: Node 22 and the CDK CLI from package.json, Python tools from the venv.
 export PATH := $(CURDIR)/node_modules/.bin:$(BIN):$(PATH)
 
-.PHONY: setup synth test lint typecheck unit snapshots deploy bench clean
+.PHONY: setup synth test lint typecheck unit snapshots records deploy bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,10 @@ unit:
 ## Accept intended template changes, then review `git diff tests/__snapshots__`.
 snapshots: setup
 	$(BIN)/pytest tests/test_templates.py tests/test_compliance.py --snapshot-update
+
+## Accept intended changes to stateful resources, exports or stack names (tests/records/).
+records: setup
+	$(BIN)/pytest tests/test_guards.py --update-records
 
 ## Deploy one stage: make deploy STAGE=dev ACCOUNT=123456789012
 deploy: setup

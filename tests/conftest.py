@@ -22,3 +22,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     app = new_app(tmp_path_factory.mktemp("cdk.out"))
     build_platform(app, environ={})
     return synthesize(app)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-records",
+        action="store_true",
+        help="rewrite tests/records/*.json from the current templates (see tests/test_guards.py)",
+    )
