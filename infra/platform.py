@@ -15,6 +15,6 @@ def build_platform(app: App, environ: Mapping[str, str]) -> list[PlatformStage]:
     configs = load_stages(app.node.try_get_context, environ)  # raises before any construct
     stages = [PlatformStage(app, cfg) for cfg in configs]
     for stage in stages:
-        apply_acknowledgments(stage.stacks)
+        apply_acknowledgments(stage.cfg, stage.stacks)
     apply_packs(app)
     return stages

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stage, Tags
+from aws_cdk import Environment, Stack, Stage, Tags
 from constructs import Construct
 
 from infra.config import StageConfig
 from infra.stacks.compute import ComputeStack
 from infra.stacks.data import DataStack
+from infra.stacks.dr import DisasterRecoveryStack
 from infra.stacks.edge import EdgeStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.observability import ObservabilityStack
@@ -21,13 +22,11 @@ class PlatformStage(Stage):
         self.cfg = cfg
         self.network = NetworkStack(self, cfg)
         groups = self.network.security_groups
-        self.data = DataStack(
-            self,
-            cfg,
-            vpc=self.network.vpc,
-            database_security_group=groups.group("database"),
-            cache_security_group=groups.group("cache"),
+        dr_region = cfg.data.dr_region
+        self.dr = (
+            DisasterRecoveryStack(self, cfg, dr_region) if cfg.data.has_dr and dr_region else None
         )
+        self.data = DataStack(self, cfg, vpc=self.network.vpc, security_groups=groups, dr=self.dr)
         self.compute = ComputeStack(self, cfg, vpc=self.network.vpc, security_groups=groups)
         self.edge = EdgeStack(self, cfg)
         self.observability = ObservabilityStack(
@@ -37,13 +36,15 @@ class PlatformStage(Stage):
             Tags.of(self).add(key, value)
 
     @property
-    def stacks(
-        self,
-    ) -> dict[str, NetworkStack | DataStack | ComputeStack | EdgeStack | ObservabilityStack]:
-        return {
-            "network": self.network,
+    def stacks(self) -> dict[str, Stack]:
+        """The stage's stacks by concern, in deployment order."""
+        stacks: dict[str, Stack] = {"network": self.network}
+        if self.dr is not None:
+            stacks["dr"] = self.dr
+        stacks |= {
             "data": self.data,
             "compute": self.compute,
             "edge": self.edge,
             "observability": self.observability,
         }
+        return stacks

@@ -9,11 +9,18 @@ ROOT = Path(__file__).resolve().parent.parent
 # jsii runs on the pinned Node.js 22 from package.json, not the machine's (end-of-life) Node.
 os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
+from infra.config import default_stages  # noqa: E402
 from infra.platform import build_platform  # noqa: E402
 from tests.synth import Synthesized, new_app, synthesize  # noqa: E402
 
 STAGES = ("Dev", "Staging", "Prod")
 CONCERNS = ("network", "data", "compute", "edge", "observability")
+STACK_KEYS = [
+    (cfg.construct_id, concern)
+    for cfg in default_stages().values()
+    for concern in (*CONCERNS, *(("dr",) if cfg.data.has_dr else ()))
+]
+"""(stage, concern) of every stack the default configuration synthesizes."""
 
 
 @pytest.fixture(scope="session")

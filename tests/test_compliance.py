@@ -12,6 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from infra.compliance import ACKNOWLEDGMENTS, Ack, apply_acknowledgments
+from infra.config import default_stages
 from infra.platform import build_platform
 from tests.synth import Synthesized, new_app, synthesize
 
@@ -45,14 +46,14 @@ def test_acknowledgment_inventory(snapshot: SnapshotAssertion) -> None:
 
 @pytest.mark.parametrize("ack", ACKNOWLEDGMENTS, ids=lambda a: f"{a.stack}:{a.rule}")
 def test_acknowledgments_name_a_resource_and_give_a_specific_reason(ack: Ack) -> None:
-    assert ack.stack in {"network", "data", "compute", "edge", "observability"}
+    assert ack.stack in {"network", "data", "compute", "edge", "observability", "dr"}
     assert ack.path, "name the resource"
     assert not ack.path.startswith("*"), "name the resource, not a whole stack"
     assert len(ack.reason) >= 80, "say why the finding is acceptable, specifically"
 
 
-def test_an_acknowledgment_for_a_missing_resource_fails(platform: Synthesized) -> None:
+def test_an_acknowledgment_for_a_missing_resource_fails() -> None:
     stack = Stack(App(), "S")
     stale = (Ack("network", "Vpc/Gone", "AwsSolutions-EC23", "x" * 80),)
     with pytest.raises(ValueError, match="names network/Vpc/Gone, which matches nothing"):
-        apply_acknowledgments({"network": stack}, stale)
+        apply_acknowledgments(default_stages()["dev"], {"network": stack}, stale)

@@ -215,18 +215,18 @@ def test_defaults_synthesize_offline_with_placeholder_account() -> None:
 def test_account_and_region_come_from_context_before_environment() -> None:
     ctx = {
         "prod.account": "111122223333",
-        "prod.region": "ap-northeast-1",
-        "prod.availability_zones": "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d",
+        "prod.region": "ap-southeast-1",
+        "prod.availability_zones": "ap-southeast-1a,ap-southeast-1b,ap-southeast-1c",
         "require_accounts": "true",
         "stages": "prod",
     }
     env = {"PLATFORM_PROD_ACCOUNT": "999999999999", "PLATFORM_PROD_REGION": "eu-west-1"}
     (prod,) = load_stages(context(ctx), env)
-    assert (prod.account, prod.region) == ("111122223333", "ap-northeast-1")
+    assert (prod.account, prod.region) == ("111122223333", "ap-southeast-1")
     assert prod.network.availability_zones == (
-        "ap-northeast-1a",
-        "ap-northeast-1c",
-        "ap-northeast-1d",
+        "ap-southeast-1a",
+        "ap-southeast-1b",
+        "ap-southeast-1c",
     )
     assert prod.require_account
 

@@ -21,9 +21,10 @@ EXPECTED_INGRESS = {
     ("api", "cache", 6379), ("ws", "cache", 6379), ("workers", "cache", 6379),
     ("web", "endpoints", 443), ("api", "endpoints", 443),
     ("ws", "endpoints", 443), ("workers", "endpoints", 443),
+    ("rotation", "database", 5432), ("rotation", "endpoints", 443),
 }  # fmt: skip
 EXPECTED_EGRESS = {(src, dst, port) for src, dst, port in EXPECTED_INGRESS if src != ANY} | {
-    (tier, ANY, 443) for tier in ("web", "api", "ws", "workers")
+    (tier, ANY, 443) for tier in ("web", "api", "ws", "workers", "rotation")
 }
 DENY_ALL_EGRESS_MARKER = "255.255.255.255/32"  # CDK's placeholder rule for "no egress"
 
@@ -72,7 +73,7 @@ def rules(template: Template, direction: str) -> set[tuple[str, str, int]]:
 def test_security_group_matrix_is_exactly_the_table(platform: Synthesized, stage: str) -> None:
     template = network(platform, stage)
     assert sorted(set(security_group_tiers(template).values())) == sorted(
-        ["alb", "web", "api", "ws", "workers", "database", "cache", "endpoints"]
+        ["alb", "web", "api", "ws", "workers", "database", "cache", "endpoints", "rotation"]
     )
     assert rules(template, "Ingress") == EXPECTED_INGRESS
     assert rules(template, "Egress") == EXPECTED_EGRESS

@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 
 from infra.platform import build_platform
-from tests.conftest import CONCERNS, STAGES
+from tests.conftest import CONCERNS, STACK_KEYS, STAGES
 from tests.synth import Synthesized, new_app, synthesize
 
 
 def test_every_stage_has_one_stack_per_concern(platform: Synthesized) -> None:
-    assert sorted(platform.by_key) == sorted((s, c) for s in STAGES for c in CONCERNS)
+    assert sorted(platform.by_key) == sorted(STACK_KEYS)
+    assert ("Prod", "dr") in platform.by_key  # prod replicates and copies backups to a DR region
+
+
+def test_disaster_recovery_stack_lives_in_the_dr_region(platform: Synthesized) -> None:
+    dr = platform.by_key[("Prod", "dr")]
+    assert (dr.stack_name, dr.region) == ("webplat-prod-dr", "ap-northeast-1")
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -13,7 +13,7 @@ from cfnlint.api import ManualArgs, lint
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.conftest import CONCERNS, STAGES
+from tests.conftest import STACK_KEYS
 from tests.synth import Synthesized, Template, normalize
 
 # cfn-lint warnings that stay, each with its reason; anything else fails the test.
@@ -24,8 +24,7 @@ ACCEPTED_LINT_WARNINGS = {
 }
 
 
-@pytest.mark.parametrize("concern", CONCERNS)
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize(("stage", "concern"), STACK_KEYS)
 def test_template_snapshot(
     platform: Synthesized, stage: str, concern: str, snapshot: SnapshotAssertion
 ) -> None:
@@ -71,7 +70,7 @@ def test_cfn_lint_has_no_errors_and_only_accepted_warnings(platform: Synthesized
         for stack in platform.stacks
         for path in platform.outdir.glob(f"**/{stack.template_file}")
     ]
-    assert len(jobs) == len(STAGES) * len(CONCERNS)
+    assert len(jobs) == len(STACK_KEYS)
     with ProcessPoolExecutor(max_workers=2) as pool:
         findings = [finding for result in pool.map(_lint, jobs) for finding in result]
     unexpected = [f for f in findings if f[1] not in ACCEPTED_LINT_WARNINGS]

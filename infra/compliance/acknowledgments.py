@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from infra.config import StageConfig
+
 
 @dataclass(frozen=True)
 class Ack:
     stack: str
     path: str
     rule: str
+    """May name `{replica_bucket}`, filled from the stage config (ids embed account/region)."""
     reason: str
+    stages: tuple[str, ...] = ()
+    """Only these stages; empty means every stage."""
 
 
 ACKNOWLEDGMENTS: tuple[Ack, ...] = (
@@ -47,13 +52,154 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "HTTPS) when load_balancer_ingress_cidrs is 0.0.0.0/0; no other port is open and no "
         "other tier accepts a CIDR. WAF filters requests at CloudFront.",
     ),
+    # -- data ------------------------------------------------------------------------------
+    Ack(
+        "data",
+        "Database/MonitoringRole",
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonRDSEnhancedMonitoringRole]",
+        "Enhanced monitoring's role must carry this AWS-maintained policy; it only lets RDS write "
+        "OS metrics to the RDSOSMetrics log group and AWS updates it with the service.",
+    ),
+    Ack(
+        "data",
+        "Database/Resource",
+        "AwsSolutions-RDS11",
+        "The database keeps the engine's default port: it sits in isolated subnets and accepts "
+        "only the api, ws, workers and rotation security groups, so a non-standard port would "
+        "add client configuration without reducing exposure.",
+    ),
+    *(
+        Ack(
+            "data",
+            path,
+            rule,
+            "Dev runs single-AZ, without deletion protection, on purpose (cost, disposable "
+            "data). Validation makes Multi-AZ, deletion protection and snapshot-on-delete "
+            "mandatory in prod (prod.data.database / prod.data.cache).",
+            stages=("dev",),
+        )
+        for path, rule in (
+            ("Database/Resource", "AwsSolutions-RDS3"),
+            ("Database/Resource", "AwsSolutions-RDS10"),
+            ("Database/Resource", "NIST.800.53.R5-RDSMultiAZSupport"),
+            ("Database/Resource", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"),
+            ("Cache", "AwsSolutions-AEC4"),
+        )
+    ),
+    *(
+        Ack(
+            "data",
+            "CacheAuthToken/Resource",
+            rule,
+            "ElastiCache has no managed rotation for AUTH tokens: rotating means "
+            "ModifyReplicationGroup with strategy ROTATE, a client roll-out, then SET. The 64-char "
+            "token is KMS-encrypted, only readable by granted task roles, and used over TLS only; "
+            "it is rotated with that runbook.",
+        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled")
+    ),
+    Ack(
+        "data",
+        "Cache",
+        "NIST.800.53.R5-ElastiCacheRedisClusterAutomaticBackup",
+        "The rule wants 15+ days of cache snapshots. The cache holds rebuildable data (sessions, "
+        "cached reads); durable state lives in PostgreSQL with point-in-time recovery. Snapshots "
+        "are kept per stage (snapshot_retention_days) for fast warm-up only.",
+    ),
+    *(
+        Ack(
+            "data",
+            "BackupPlan/Selection/Role",
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{policy}]",
+            "AWS Backup's selection role needs this AWS-maintained service-role policy to back up "
+            "and restore RDS and S3; AWS keeps it in step with the service's API calls.",
+        )
+        for policy in (
+            "AWSBackupServiceRolePolicyForBackup",
+            "AWSBackupServiceRolePolicyForRestores",
+        )
+    ),
+    *(
+        Ack(
+            "data",
+            "ReplicationPolicy/Resource",
+            f"AwsSolutions-IAM5[Resource::{objects}/*]",
+            "S3 replication reads every object version of the source and writes every object of "
+            "the replica, so object-level ARNs are bucket/*; the policy names only these two "
+            "buckets, their two keys (via S3 only) and the replication actions.",
+            stages=("prod",),  # where data.uploads.replicate_to_dr is set
+        )
+        for objects in ("<UploadsBucket5E5E9B64.Arn>", "arn:aws:s3:::{replica_bucket}")
+    ),
+    *(
+        Ack(
+            stack,
+            f"{bucket}/Resource",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            reason,
+        )
+        for stack, bucket, reason in (
+            (
+                "data",
+                "AccessLogsBucket",
+                "Access logs are kept for audit in-region for "
+                "access_log_retention_days; replicating logs would double their cost for no RPO.",
+            ),
+            (
+                "data",
+                "AssetsBucket",
+                "Static assets are build outputs, republished from CI by "
+                "every deploy; a region loss is recovered by a new deploy, not a replica.",
+            ),
+            (
+                "data",
+                "BackupsBucket",
+                "Application exports only; database and upload recovery "
+                "points are copied to the DR vault by AWS Backup where backup.copy_to_dr is set.",
+            ),
+            (
+                "dr",
+                "AccessLogsBucket",
+                "Server access logs of the DR replica bucket; they "
+                "describe the copy, are needed only in its region and expire with the log policy.",
+            ),
+            (
+                "dr",
+                "ReplicaBucket",
+                "This bucket is the cross-region replica of the uploads "
+                "bucket; replicating the replica again would add cost without a further RPO gain.",
+            ),
+        )
+    ),
+    Ack(
+        "data",
+        "UploadsBucket/Resource",
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Uploads are replicated to the DR region where data.uploads.replicate_to_dr is set "
+        "(prod); dev and staging hold test data that versioning and AWS Backup already protect.",
+        stages=("dev", "staging"),
+    ),
+    *(
+        Ack(
+            stack,
+            "AccessLogsBucket/Resource",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "Log-delivery targets must use SSE-S3: ALB access logs and S3 server access logs "
+            "cannot be written to an SSE-KMS bucket. Objects are still encrypted at rest.",
+        )
+        for stack in ("data", "dr")
+    ),
 )
 
 
 def apply_acknowledgments(
-    stacks: Mapping[str, Stack], acks: tuple[Ack, ...] = ACKNOWLEDGMENTS
+    cfg: StageConfig, stacks: Mapping[str, Stack], acks: tuple[Ack, ...] = ACKNOWLEDGMENTS
 ) -> None:
+    values = {"replica_bucket": cfg.replica_bucket_name}
     for ack in acks:
+        if (ack.stages and cfg.name not in ack.stages) or ack.stack not in stacks:
+            continue
         targets = find_constructs(stacks[ack.stack], ack.path)
         if not targets:
             raise ValueError(
@@ -61,7 +207,9 @@ def apply_acknowledgments(
                 "remove or update it in infra/compliance/acknowledgments.py"
             )
         for target in targets:
-            Validations.of(target).acknowledge(Acknowledgment(id=ack.rule, reason=ack.reason))
+            Validations.of(target).acknowledge(
+                Acknowledgment(id=ack.rule.format(**values), reason=ack.reason)
+            )
 
 
 def find_constructs(root: IConstruct, path: str) -> list[IConstruct]:

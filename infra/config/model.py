@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
 
+from infra.config.data import DataConfig
 from infra.config.primitives import ConfigError, Tier
 from infra.config.validation import validate_stage
 
@@ -112,6 +113,7 @@ class StageConfig:
     network: NetworkConfig
     project: str = "webplat"
     ports: PortsConfig = PortsConfig()
+    data: DataConfig = DataConfig()  # noqa: RUF009 (frozen: a shared default is safe)
     log_retention_days: int = 30
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """For stateful resources (keys, log groups, buckets, databases)."""
@@ -132,3 +134,8 @@ class StageConfig:
 
     def resource_name(self, suffix: str) -> str:
         return f"{self.project}-{self.name}-{suffix}"
+
+    @property
+    def replica_bucket_name(self) -> str:
+        """Uploads replica in the DR region: derived, so neither region needs to look it up."""
+        return f"{self.resource_name('uploads-dr')}-{self.account}-{self.data.dr_region}"

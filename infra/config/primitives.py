@@ -22,3 +22,17 @@ class ConfigError(ValueError):
     def __init__(self, *problems: str) -> None:
         self.problems = problems
         super().__init__("invalid stage configuration:\n  - " + "\n  - ".join(problems))
+
+
+class DatabaseEngine(StrEnum):
+    POSTGRES = "postgres"  # RDS for PostgreSQL, single instance (Multi-AZ standby)
+    AURORA_POSTGRESQL = "aurora-postgresql"
+    AURORA_MYSQL = "aurora-mysql"
+
+    @property
+    def is_aurora(self) -> bool:
+        return self is not DatabaseEngine.POSTGRES
+
+    @property
+    def port(self) -> int:
+        return 3306 if self is DatabaseEngine.AURORA_MYSQL else 5432

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 
+from infra.config.data import (
+    BackupConfig,
+    CacheConfig,
+    DatabaseConfig,
+    DataConfig,
+    UploadsConfig,
+)
 from infra.config.model import NetworkConfig, StageConfig
 from infra.config.primitives import PLACEHOLDER_ACCOUNT
 
@@ -34,6 +41,24 @@ def default_stages() -> dict[str, StageConfig]:
             interface_endpoints=(),  # NAT is cheaper than 8 endpoints x 2 AZs at dev traffic
             flow_log_retention_days=14,
         ),
+        data=DataConfig(
+            database=DatabaseConfig(
+                instance_class="t4g.micro",
+                max_allocated_storage_gib=50,
+                multi_az=False,
+                backup_retention_days=1,
+                deletion_protection=False,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+            cache=CacheConfig(
+                replicas_per_shard=0,
+                multi_az=False,
+                snapshot_retention_days=1,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+            backup=BackupConfig(daily_retention_days=7),
+            access_log_retention_days=30,
+        ),
         log_retention_days=7,
         removal_policy=RemovalPolicy.DESTROY,
         termination_protection=False,
@@ -49,6 +74,12 @@ def default_stages() -> dict[str, StageConfig]:
             interface_endpoints=PROD_INTERFACE_ENDPOINTS,  # same network paths as prod
             flow_log_retention_days=30,
         ),
+        data=DataConfig(
+            database=DatabaseConfig(instance_class="t4g.medium"),
+            cache=CacheConfig(node_type="cache.t4g.small"),
+            backup=BackupConfig(daily_retention_days=14),
+            access_log_retention_days=90,
+        ),
         log_retention_days=30,
     )
     prod = StageConfig(
@@ -61,6 +92,23 @@ def default_stages() -> dict[str, StageConfig]:
             nat_gateways=3,  # one per AZ: losing an AZ never cuts the others' egress
             interface_endpoints=PROD_INTERFACE_ENDPOINTS,
             flow_log_retention_days=365,
+        ),
+        data=DataConfig(
+            database=DatabaseConfig(
+                instance_class="m7g.large",
+                allocated_storage_gib=100,
+                max_allocated_storage_gib=500,
+                backup_retention_days=14,
+            ),
+            cache=CacheConfig(node_type="cache.t4g.medium", snapshot_retention_days=7),
+            uploads=UploadsConfig(replicate_to_dr=True),
+            backup=BackupConfig(
+                daily_retention_days=35,
+                weekly_retention_days=90,
+                monthly_retention_days=365,
+                copy_to_dr=True,
+            ),
+            dr_region="ap-northeast-1",  # uploads and recovery points survive a region loss
         ),
         log_retention_days=90,
     )

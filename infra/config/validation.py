@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import region_info
 
 from constructs_lib.retention import RETENTION_BY_DAYS
+from infra.config.data_validation import data_problems
 from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
 
 if TYPE_CHECKING:
@@ -90,6 +91,14 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
     if cfg.log_retention_days not in retention_days():
         problems.append(_retention_problem("log_retention_days", cfg.log_retention_days))
     problems += _ports_problems(cfg)
+    problems += data_problems(
+        cfg.data, stage=cfg.name, region=cfg.region, known_regions=known_regions()
+    )
+    if cfg.ports.database != cfg.data.database.engine.port:
+        problems.append(
+            f"ports.database: {cfg.ports.database}, but {cfg.data.database.engine.value} listens "
+            f"on {cfg.data.database.engine.port}; set them to match"
+        )
     problems += [f"network.{p}" for p in _network_problems(cfg.network, cfg.region)]
     return problems
 

@@ -21,6 +21,7 @@ class PlatformStack(Stack):
         *,
         description: str,
         region: str | None = None,
+        cross_region_references: bool = False,
     ) -> None:
         # Set before super().__init__: CDK may read availability_zones while constructing.
         self._pinned_azs = list(cfg.network.availability_zones) if region is None else []
@@ -32,6 +33,7 @@ class PlatformStack(Stack):
             termination_protection=cfg.termination_protection,
             description=f"{cfg.project} {cfg.name}: {description}",
             analytics_reporting=False,
+            cross_region_references=cross_region_references,
         )
         self.cfg = cfg
 

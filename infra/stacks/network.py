@@ -27,6 +27,7 @@ TIERS = {
     "database": "PostgreSQL or Aurora",
     "cache": "Redis or Valkey",
     "endpoints": "VPC interface endpoints",
+    "rotation": "secret rotation functions",
 }
 APP_TIERS = ("web", "api", "ws", "workers")
 DATA_CLIENTS = ("api", "ws", "workers")  # the web front end talks to the API, never to data
@@ -36,23 +37,24 @@ ANYWHERE = Cidr("0.0.0.0/0")
 
 def platform_flows(ports: PortsConfig, client_cidrs: tuple[str, ...]) -> list[Flow]:
     """The complete list of allowed connections. Anything not here is denied."""
-    flows = [
+    clients = [
         Flow(Cidr(cidr), "alb", port, why)
         for cidr in client_cidrs
         for port, why in ((HTTPS, "clients over HTTPS"), (80, "clients, redirected to HTTPS"))
     ]
-    flows += [
+    return [
+        *clients,
         Flow("alb", "web", ports.web, "load balancer to web"),
         Flow("alb", "api", ports.api, "load balancer to API"),
         Flow("alb", "ws", ports.ws, "load balancer to WebSocket"),
+        *(Flow(t, "database", ports.database, f"{t} to database") for t in DATA_CLIENTS),
+        *(Flow(t, "cache", ports.cache, f"{t} to cache") for t in DATA_CLIENTS),
+        *(Flow(t, "endpoints", HTTPS, f"{t} to AWS APIs") for t in APP_TIERS),
+        *(Flow(t, ANYWHERE, HTTPS, f"{t} to external HTTPS APIs") for t in APP_TIERS),
+        Flow("rotation", "database", ports.database, "rotation to database"),
+        Flow("rotation", "endpoints", HTTPS, "rotation to Secrets Manager"),
+        Flow("rotation", ANYWHERE, HTTPS, "rotation to Secrets Manager via NAT"),
     ]
-    flows += [
-        Flow(tier, "database", ports.database, f"{tier} to database") for tier in DATA_CLIENTS
-    ]
-    flows += [Flow(tier, "cache", ports.cache, f"{tier} to cache") for tier in DATA_CLIENTS]
-    flows += [Flow(tier, "endpoints", HTTPS, f"{tier} to AWS APIs") for tier in APP_TIERS]
-    flows += [Flow(tier, ANYWHERE, HTTPS, f"{tier} to external HTTPS APIs") for tier in APP_TIERS]
-    return flows
 
 
 class NetworkStack(PlatformStack):
