@@ -64,16 +64,17 @@ class DisasterRecoveryStack(PlatformStack):
                 ],
             ),
         )
-        vault = backup.BackupVault(
+        vault_name = cfg.resource_name("vault-dr")
+        backup.BackupVault(
             self,
             "BackupVault",
-            backup_vault_name=cfg.resource_name("vault-dr"),
+            backup_vault_name=vault_name,
             encryption_key=self.key,
             removal_policy=cfg.removal_policy,
         )
         self.vault_arn = self.format_arn(
             service="backup",
             resource="backup-vault",
-            resource_name=vault.backup_vault_name,
+            resource_name=vault_name,  # the name, not a token: no cross-region reference
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
