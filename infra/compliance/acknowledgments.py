@@ -26,6 +26,8 @@ class Ack:
     reason: str
     stages: tuple[str, ...] = ()
     """Only these stages; empty means every stage."""
+    optional: bool = False
+    """The resource exists only with some configuration (said in the reason): may match nothing."""
 
 
 ACKNOWLEDGMENTS: tuple[Ack, ...] = (
@@ -55,7 +57,7 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
     # -- data ------------------------------------------------------------------------------
     Ack(
         "data",
-        "Database/MonitoringRole",
+        "Database*/MonitoringRole",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AmazonRDSEnhancedMonitoringRole]",
         "Enhanced monitoring's role must carry this AWS-maintained policy; it only lets RDS write "
@@ -78,14 +80,68 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
             "data). Validation makes Multi-AZ, deletion protection and snapshot-on-delete "
             "mandatory in prod (prod.data.database / prod.data.cache).",
             stages=("dev",),
+            optional=path.startswith("DatabaseReplica"),
         )
         for path, rule in (
             ("Database/Resource", "AwsSolutions-RDS3"),
             ("Database/Resource", "AwsSolutions-RDS10"),
             ("Database/Resource", "NIST.800.53.R5-RDSMultiAZSupport"),
             ("Database/Resource", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"),
+            ("DatabaseReplica/Resource", "AwsSolutions-RDS10"),
+            ("DatabaseReplica/Resource", "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled"),
             ("Cache", "AwsSolutions-AEC4"),
         )
+    ),
+    *(
+        Ack(
+            "data",
+            "DatabaseReplica/Resource",
+            rule,
+            "A read replica (data.database.read_replica) is a read-scaling copy: the source is "
+            "Multi-AZ outside dev, is in the backup plan, and a replica can be recreated from it.",
+            optional=True,
+        )
+        for rule in (
+            "AwsSolutions-RDS3",
+            "AwsSolutions-RDS11",
+            "NIST.800.53.R5-RDSMultiAZSupport",
+            "NIST.800.53.R5-RDSInBackupPlan",
+        )
+    ),
+    *(
+        Ack(
+            "data",
+            "DatabaseReplica/Resource",
+            rule,
+            "A read replica inherits the KMS encryption of its encrypted source; CloudFormation "
+            "rejects StorageEncrypted together with SourceDBInstanceIdentifier (F3020).",
+            optional=True,
+        )
+        for rule in ("AwsSolutions-RDS2", "NIST.800.53.R5-RDSStorageEncrypted")
+    ),
+    Ack(
+        "data",
+        "Database/*/Resource",
+        "NIST.800.53.R5-RDSInBackupPlan",
+        "Aurora (data.database.engine aurora-*) is backed up per cluster: the cluster ARN is in "
+        "the AWS Backup selection, which covers its writer and reader instances.",
+        optional=True,
+    ),
+    Ack(
+        "data",
+        "Database/Resource",
+        "AwsSolutions-RDS14",
+        "Aurora MySQL backtrack rewinds the whole cluster in place and is not compatible with "
+        "cross-region copies; recovery uses point-in-time restore and AWS Backup instead.",
+        optional=True,
+    ),
+    Ack(
+        "data",
+        "Database/Resource",
+        "NIST.800.53.R5-RDSLoggingEnabled[LogExport::general]",
+        "Aurora MySQL's general log records every statement, including application data, at "
+        "high volume; audit (logins, DDL, DCL), error and slow-query logs are exported instead.",
+        optional=True,
     ),
     *(
         Ack(
@@ -201,7 +257,7 @@ def apply_acknowledgments(
         if (ack.stages and cfg.name not in ack.stages) or ack.stack not in stacks:
             continue
         targets = find_constructs(stacks[ack.stack], ack.path)
-        if not targets:
+        if not targets and not ack.optional:
             raise ValueError(
                 f"acknowledgment {ack.rule} names {ack.stack}/{ack.path}, which matches nothing; "
                 "remove or update it in infra/compliance/acknowledgments.py"

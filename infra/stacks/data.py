@@ -39,7 +39,17 @@ PRIVATE = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 LOG_EXPORTS = {
     DatabaseEngine.POSTGRES: ("postgresql", "upgrade"),
     DatabaseEngine.AURORA_POSTGRESQL: ("postgresql",),
-    DatabaseEngine.AURORA_MYSQL: ("error", "slowquery"),
+    DatabaseEngine.AURORA_MYSQL: ("audit", "error", "slowquery"),
+}
+# TLS-only connections, plus an audit trail of logins and schema/permission changes on MySQL.
+ENGINE_PARAMETERS = {
+    DatabaseEngine.POSTGRES: {"rds.force_ssl": "1"},
+    DatabaseEngine.AURORA_POSTGRESQL: {"rds.force_ssl": "1"},
+    DatabaseEngine.AURORA_MYSQL: {
+        "require_secure_transport": "ON",
+        "server_audit_logging": "1",
+        "server_audit_events": "CONNECT,QUERY_DCL,QUERY_DDL",
+    },
 }
 
 
@@ -128,11 +138,7 @@ class DataStack(PlatformStack):
         )
         master_secret.apply_removal_policy(cfg.removal_policy)  # restores of snapshots need it
         credentials = rds.Credentials.from_secret(master_secret)
-        tls = (
-            {"require_secure_transport": "ON"}
-            if db.engine is DatabaseEngine.AURORA_MYSQL
-            else {"rds.force_ssl": "1"}
-        )
+        tls = ENGINE_PARAMETERS[db.engine]
         shared: dict[str, Any] = {
             "vpc": self.vpc,
             "subnet_group": self.database_subnets,
@@ -311,9 +317,7 @@ class DataStack(PlatformStack):
             subnet_group=self.database_subnets,
             security_groups=[self.security_groups.group("database")],
             parameter_group=parameters,
-            storage_encrypted=True,
-            storage_encryption_key=self.key,
-            storage_type=rds.StorageType.GP3,
+            storage_type=rds.StorageType.GP3,  # encryption is inherited from the source
             max_allocated_storage=db.max_allocated_storage_gib,
             cloudwatch_logs_exports=list(LOG_EXPORTS[db.engine]),
             enable_performance_insights=True,

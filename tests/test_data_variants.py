@@ -1,0 +1,108 @@
+"""Data-tier shapes the default stages do not use, synthesized once: Aurora MySQL with a reader
+and a sharded cache (reference architectures 3 and 1), PostgreSQL with a read replica."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from infra.config import default_stages
+from infra.config.data import CacheConfig, DatabaseConfig
+from infra.config.primitives import DatabaseEngine
+from infra.platform import build_platform
+from tests.synth import Synthesized, new_app, resources, synthesize, unexpected_lint_findings
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    stages = default_stages()
+    staging = stages["staging"]
+    aurora = dataclasses.replace(
+        staging,
+        ports=dataclasses.replace(staging.ports, database=3306),
+        data=dataclasses.replace(
+            staging.data,
+            database=DatabaseConfig(
+                engine=DatabaseEngine.AURORA_MYSQL,
+                engine_version="8.0.mysql_aurora.3.09.0",
+                instance_class="r6g.large",
+                readers=1,
+                parameters=(("max_connections", "300"),),
+            ),
+            cache=CacheConfig(node_type="cache.t4g.medium", shards=2, replicas_per_shard=1),
+        ),
+    )
+    dev = stages["dev"]
+    replica = dataclasses.replace(
+        dev,
+        data=dataclasses.replace(
+            dev.data, database=dataclasses.replace(dev.data.database, read_replica=True)
+        ),
+    )
+    app = new_app(tmp_path_factory.mktemp("variants"))
+    build_platform(app, environ={}, configs=[replica, aurora])
+    return synthesize(app)
+
+
+def test_variants_are_compliant_and_lint_clean(variants: Synthesized) -> None:
+    assert variants.violations() == []
+    assert unexpected_lint_findings(variants) == []
+
+
+def test_aurora_mysql_writer_and_reader(variants: Synthesized) -> None:
+    template = variants.template("Staging", "data")
+    (cluster,) = resources(template, "AWS::RDS::DBCluster").values()
+    props = cluster["Properties"]
+    assert props["Engine"] == "aurora-mysql"
+    assert props["StorageEncrypted"] is True
+    assert props["EnableIAMDatabaseAuthentication"] is True
+    assert props["EnableCloudwatchLogsExports"] == ["audit", "error", "slowquery"]
+    assert props["BackupRetentionPeriod"] == 7
+    assert props["DeletionProtection"] is True
+    assert cluster["DeletionPolicy"] == "Snapshot"
+    instances = resources(template, "AWS::RDS::DBInstance").values()
+    assert len(instances) == 2  # writer + reader
+    for instance in instances:
+        assert instance["Properties"]["DBInstanceClass"] == "db.r6g.large"
+        assert instance["Properties"]["EnablePerformanceInsights"] is True
+        assert instance["Properties"]["PubliclyAccessible"] is False
+    (parameters,) = resources(template, "AWS::RDS::DBClusterParameterGroup").values()
+    assert parameters["Properties"]["Parameters"]["require_secure_transport"] == "ON"
+    assert parameters["Properties"]["Parameters"]["server_audit_logging"] == "1"
+    (rotation,) = resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    assert rotation["Properties"]["HostedRotationLambda"]["RotationType"] == "MySQLSingleUser"
+    log_groups = {
+        lg["Properties"]["LogGroupName"]
+        for lg in resources(template, "AWS::Logs::LogGroup").values()
+    }
+    assert "/aws/rds/cluster/webplat-staging-db/slowquery" in log_groups
+
+
+def test_database_port_in_the_matrix_follows_the_engine(variants: Synthesized) -> None:
+    network = json.dumps(variants.template("Staging", "network"))
+    assert '"FromPort": 3306' in network
+    assert '"FromPort": 5432' not in network
+
+
+def test_sharded_cache_runs_in_cluster_mode(variants: Synthesized) -> None:
+    (group,) = resources(
+        variants.template("Staging", "data"), "AWS::ElastiCache::ReplicationGroup"
+    ).values()
+    props = group["Properties"]
+    assert (props["NumNodeGroups"], props["ReplicasPerNodeGroup"]) == (2, 1)
+    assert props["ClusterMode"] == "enabled"
+    assert props["CacheParameterGroupName"] == "default.valkey8.cluster.on"
+    assert props["AutomaticFailoverEnabled"] is True
+
+
+def test_postgres_read_replica(variants: Synthesized) -> None:
+    template = variants.template("Dev", "data")
+    instances = list(resources(template, "AWS::RDS::DBInstance").values())
+    (replica,) = [i for i in instances if "SourceDBInstanceIdentifier" in i["Properties"]]
+    props = replica["Properties"]
+    assert props["DBInstanceIdentifier"] == "webplat-dev-db-replica"
+    assert "StorageEncrypted" not in props  # inherited from the encrypted source
+    assert props["EnablePerformanceInsights"] is True
+    assert props["PubliclyAccessible"] is False
