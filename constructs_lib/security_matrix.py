@@ -22,9 +22,19 @@ class Cidr:
 
 
 @dataclass(frozen=True)
+class PrefixList:
+    """A managed prefix list, e.g. CloudFront's origin-facing addresses."""
+
+    prefix_list_id: str
+
+
+Outside = Cidr | PrefixList
+
+
+@dataclass(frozen=True)
 class Flow:
-    source: str | Cidr
-    """A tier name or a CIDR."""
+    source: str | Outside
+    """A tier name, a CIDR or a prefix list."""
     target: str | Cidr
     port: int
     why: str
@@ -60,6 +70,10 @@ class SecurityGroupMatrix(Construct):
                     self._groups[source].connections.allow_to(self._groups[target], port, flow.why)
                 case Cidr(cidr), str(target):
                     self._groups[target].add_ingress_rule(ec2.Peer.ipv4(cidr), port, flow.why)
+                case PrefixList(prefix_list_id), str(target):
+                    self._groups[target].add_ingress_rule(
+                        ec2.Peer.prefix_list(prefix_list_id), port, flow.why
+                    )
                 case str(source), Cidr(cidr):
                     self._groups[source].add_egress_rule(ec2.Peer.ipv4(cidr), port, flow.why)
 
@@ -78,7 +92,7 @@ def _check(tiers: Mapping[str, str], flows: Sequence[Flow]) -> None:
         if key in seen:
             raise ValueError(f"security matrix: flow {key} is listed twice")
         seen.add(key)
-        if isinstance(flow.source, Cidr) and isinstance(flow.target, Cidr):
+        if not isinstance(flow.source, str) and not isinstance(flow.target, str):
             raise ValueError(f"security matrix: flow {key} names no tier")
         for end in (flow.source, flow.target):
             if isinstance(end, str) and end not in tiers:

@@ -27,7 +27,9 @@ class PlatformStage(Stage):
             DisasterRecoveryStack(self, cfg, dr_region) if cfg.data.has_dr and dr_region else None
         )
         self.data = DataStack(self, cfg, vpc=self.network.vpc, security_groups=groups, dr=self.dr)
-        self.compute = ComputeStack(self, cfg, vpc=self.network.vpc, security_groups=groups)
+        self.compute = ComputeStack(
+            self, cfg, vpc=self.network.vpc, security_groups=groups, data=self.data
+        )
         self.edge = EdgeStack(self, cfg)
         self.observability = ObservabilityStack(
             self, cfg, flow_logs=self.network.flow_logs, cluster=self.compute.cluster

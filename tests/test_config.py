@@ -17,6 +17,7 @@ from infra.config import (
     default_stages,
     load_stages,
 )
+from infra.config.compute import ComputeConfig, DomainConfig
 
 
 def dev(**changes: Any) -> StageConfig:
@@ -193,6 +194,7 @@ def test_all_problems_are_reported_at_once() -> None:
         "dev.account",
         "dev.region",
         "dev.log_retention_days",
+        "dev.compute.cloudfront_prefix_list_id",  # none known for that region
         "dev.network.availability_zones",  # the pinned AZs no longer match the region
         "dev.network.availability_zones",
     ]
@@ -296,9 +298,10 @@ def test_reference_architecture_4_mixes_explicit_and_sized_tiers() -> None:
         public=SubnetTierConfig(cidr_mask=24),
         private=SubnetTierConfig(cidrs=("10.0.11.0/24", "10.0.12.0/24")),
         isolated=SubnetTierConfig(cidrs=("10.0.21.0/24", "10.0.22.0/24")),
-        load_balancer_ingress_cidrs=("0.0.0.0/0",),
+        load_balancer_ingress_cidrs=("0.0.0.0/0",),  # api. and ws. are reached directly
     )
-    plan = dev(network=network).network.subnet_plan()
+    compute = ComputeConfig(domain=DomainConfig("meeting.example.com", "Z0123456789ABCDEFGHIJ"))
+    plan = dev(network=network, compute=compute).network.subnet_plan()
     assert str(plan[(Tier.PUBLIC, "ap-northeast-2a")]) == "10.0.0.0/24"
     assert str(plan[(Tier.PUBLIC, "ap-northeast-2c")]) == "10.0.1.0/24"
 

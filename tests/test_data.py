@@ -78,7 +78,7 @@ def test_database_forces_tls(platform: Synthesized, stage: str) -> None:
 def test_master_secret_is_encrypted_kept_and_rotated(platform: Synthesized, stage: str) -> None:
     template = data(platform, stage)
     secrets = resources(template, "AWS::SecretsManager::Secret")
-    assert len(secrets) == 2  # database master, cache AUTH token
+    assert len(secrets) == 4  # database master, cache AUTH token, app secrets, origin header
     for secret in secrets.values():
         assert secret["Properties"]["KmsKeyId"] == by_key(template, "-data")
         assert secret["DeletionPolicy"] == ("Delete" if stage == "Dev" else "Retain")

@@ -27,6 +27,7 @@ STATEFUL_TYPES = frozenset(
         "AWS::S3::Bucket",
         "AWS::SecretsManager::Secret",
         "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::GlobalTable",
         "AWS::Backup::BackupVault",
         "AWS::SQS::Queue",
         "AWS::ECR::Repository",

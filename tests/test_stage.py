@@ -42,8 +42,8 @@ def test_stacks_are_wired_by_generated_cross_stack_references(
         )
         for concern in CONCERNS
     }
-    assert imports["data"] == {"network"}  # isolated subnets for databases and caches
-    assert imports["compute"] == set()  # a cluster names no VPC; its services will
+    assert imports["data"] == {"network"}  # subnets and security groups
+    assert imports["compute"] == {"network", "data"}  # subnets, groups; secrets, buckets
     assert imports["observability"] == {"network", "compute"}  # flow logs, cluster
     assert imports["edge"] == set()  # us-east-1: only stable ARNs may cross regions
 

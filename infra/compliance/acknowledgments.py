@@ -22,7 +22,8 @@ class Ack:
     stack: str
     path: str
     rule: str
-    """May name `{replica_bucket}`, filled from the stage config (ids embed account/region)."""
+    """May name `{replica_bucket}`, `{account}` or `{region}`, filled from the stage config
+    (some finding ids embed them)."""
     reason: str
     stages: tuple[str, ...] = ()
     """Only these stages; empty means every stage."""
@@ -238,6 +239,152 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
     ),
     *(
         Ack(
+            "data",
+            path,
+            rule,
+            reason,
+        )
+        for path, reason in (
+            (
+                "AppSecret/Resource",
+                "The JWT signing key is rotated by the application team with key ids (old and "
+                "new key valid together); an automatic swap would sign out every user at once.",
+            ),
+            (
+                "OriginVerifySecret/Resource",
+                "The origin header value must change in CloudFront and the load balancer rule "
+                "together; it is rotated by redeploying both stacks, never by a lone rotation.",
+            ),
+        )
+        for rule in ("AwsSolutions-SMG4", "NIST.800.53.R5-SecretsManagerRotationEnabled")
+    ),
+    *(
+        Ack(
+            "data",
+            f"{policy}/Resource",
+            f"AwsSolutions-IAM5[Resource::<UploadsBucket5E5E9B64.Arn>/{objects}]",
+            "Object-level S3 permissions name objects by prefix: this managed policy grants "
+            "exact actions (no wildcards) on the uploads bucket's objects only, KMS via S3 only.",
+        )
+        for policy, objects in (
+            ("UploadsReadWrite", "*"),
+            ("UploadsRead", "*"),
+            ("ReportsWrite", "reports/*"),
+        )
+    ),
+    # -- compute ---------------------------------------------------------------------------
+    *(
+        Ack(
+            "compute",
+            "Worker/ServiceRole",
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{policy}]",
+            "A Lambda in a VPC needs these AWS-maintained policies: CloudWatch Logs delivery and "
+            "ENI management (ec2:CreateNetworkInterface has no resource-level scoping).",
+        )
+        for policy in ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
+    ),
+    Ack(
+        "compute",
+        "Worker/ServiceRole/DefaultPolicy/Resource",
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray active tracing: xray:PutTraceSegments and PutTelemetryRecords support no "
+        "resource-level permissions, so AWS documents Resource * for them.",
+    ),
+    Ack(
+        "compute",
+        "Service-*/Task/TaskRole/DefaultPolicy/Resource",
+        "AwsSolutions-IAM5[Resource::*]",
+        "ECS Exec (compute.exec_enabled, never in prod) opens its channel with "
+        "ssmmessages:Create/OpenControlChannel and DataChannel, which have no resource-level "
+        "permissions.",
+    ),
+    Ack(
+        "compute",
+        "Service-*/Task/TaskRole/DefaultPolicy/Resource",
+        "AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:"
+        "<ExecLogsLogGroup270FF9D1>:*]",
+        "ECS Exec session logs go to one encrypted log group; streams are created per "
+        "session, so the grant names that group's streams (log-group:...:*) and nothing else.",
+    ),
+    Ack(
+        "compute",
+        "SchedulerRoleForTarget-*/DefaultPolicy/Resource",
+        "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        "EventBridge Scheduler's SQS target encrypts with the job queue's key: CDK grants "
+        "GenerateDataKey and GenerateDataKeyWithoutPlaintext on that single key only.",
+    ),
+    *(
+        Ack(
+            "compute",
+            path,
+            "AwsSolutions-ECS2",
+            "Containers get only non-secret settings (host names, bucket, queue URL, stage) as "
+            "environment variables; every credential comes from Secrets Manager as an ECS secret.",
+        )
+        for path in ("Service-*/Task/Resource", "MigrationTask/Resource")
+    ),
+    *(
+        Ack(
+            "compute",
+            path,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "CDK grants write each role's least-privilege statements into the role's own policy "
+            "(exact resources, reviewed in the template snapshots); shared access is attached "
+            "as managed policies from the data stack.",
+        )
+        for path in (
+            "Service-*/Task/*Role/DefaultPolicy/Resource",
+            "MigrationTask/*Role/DefaultPolicy/Resource",
+            "Worker/ServiceRole/DefaultPolicy/Resource",
+            "SchedulerRoleForTarget-*/DefaultPolicy/Resource",
+        )
+    ),
+    Ack(
+        "compute",
+        "Worker/Resource",
+        "NIST.800.53.R5-LambdaDLQ",
+        "The worker is invoked by its SQS event source, not asynchronously: failed messages go "
+        "back to the queue and, after max_receive_count, to the queue's dead-letter queue.",
+    ),
+    Ack(
+        "compute",
+        "Service-*/Deployment5xx/Resource",
+        "NIST.800.53.R5-CloudWatchAlarmAction",
+        "These alarms drive ECS deployment rollback (deployment alarms), not paging; alerting "
+        "alarms with SNS actions are defined by the observability stack.",
+    ),
+    Ack(
+        "compute",
+        "LoadBalancer/Resource",
+        "NIST.800.53.R5-ALBWAFEnabled",
+        "The WAF web ACL is attached at CloudFront (CLOUDFRONT scope); the load balancer only "
+        "admits CloudFront's origin-facing prefix list carrying the secret origin header.",
+    ),
+    Ack(
+        "compute",
+        "LoadBalancer/Resource",
+        "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+        "Dev's load balancer holds no data and is recreated at will; validation requires "
+        "compute.load_balancer_deletion_protection in prod.",
+        stages=("dev",),
+    ),
+    *(
+        Ack(
+            "compute",
+            "LoadBalancer/Http/Resource",
+            rule,
+            "Without compute.domain there is no certificate the load balancer could present: "
+            "viewers use HTTPS at CloudFront and the HTTP listener admits only CloudFront's "
+            "prefix list with the origin header. Configure a domain for TLS to the origin.",
+            optional=True,
+        )
+        for rule in (
+            "NIST.800.53.R5-ALBHttpToHttpsRedirection",
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        )
+    ),
+    *(
+        Ack(
             stack,
             "AccessLogsBucket/Resource",
             "NIST.800.53.R5-S3DefaultEncryptionKMS",
@@ -252,7 +399,11 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
 def apply_acknowledgments(
     cfg: StageConfig, stacks: Mapping[str, Stack], acks: tuple[Ack, ...] = ACKNOWLEDGMENTS
 ) -> None:
-    values = {"replica_bucket": cfg.replica_bucket_name}
+    values = {
+        "replica_bucket": cfg.replica_bucket_name,
+        "account": cfg.account,
+        "region": cfg.region,
+    }
     for ack in acks:
         if (ack.stages and cfg.name not in ack.stages) or ack.stack not in stacks:
             continue

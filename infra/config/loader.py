@@ -46,7 +46,7 @@ def _override(
     cfg: StageConfig, context: ContextGetter, environ: Mapping[str, str], require_account: bool
 ) -> StageConfig:
     def setting(key: str) -> Any:
-        env_key = f"PLATFORM_{cfg.name.upper()}_{key.upper()}"
+        env_key = f"PLATFORM_{cfg.name.upper()}_{key.upper().replace('.', '_')}"
         value = context(f"{cfg.name}.{key}")
         return value if value not in (None, "") else environ.get(env_key) or None
 
@@ -55,11 +55,19 @@ def _override(
     if azs:
         azs_tuple = tuple(a.strip() for a in (azs.split(",") if isinstance(azs, str) else azs))
         network = dataclasses.replace(network, availability_zones=azs_tuple)
+    # A new build rolls out by tag alone: `-c prod.api.image_tag=1.4.2` (or the env variable).
+    services = tuple(
+        dataclasses.replace(service, image_tag=str(tag))
+        if (tag := setting(f"{service.name}.image_tag"))
+        else service
+        for service in cfg.compute.services
+    )
     # replace() re-runs validation on the combined result.
     return dataclasses.replace(
         cfg,
         account=str(setting("account") or cfg.account),
         region=str(setting("region") or cfg.region),
         network=network,
+        compute=dataclasses.replace(cfg.compute, services=services),
         require_account=require_account,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
 
+from infra.config.compute import ComputeConfig
 from infra.config.data import DataConfig
 from infra.config.primitives import ConfigError, Tier
 from infra.config.validation import validate_stage
@@ -38,8 +39,9 @@ class NetworkConfig:
     interface_endpoints: tuple[str, ...] = ()
     """Service names as in com.amazonaws.<region>.<name>, e.g. "ecr.api"."""
     flow_log_retention_days: int = 30
-    load_balancer_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    """Who may reach the load balancers on 80/443."""
+    load_balancer_ingress_cidrs: tuple[str, ...] = ()
+    """Clients allowed to reach the load balancer directly on 443/80 (needs compute.domain);
+    CloudFront always reaches it through its managed prefix list."""
 
     def tier(self, tier: Tier) -> SubnetTierConfig:
         return {Tier.PUBLIC: self.public, Tier.PRIVATE: self.private, Tier.ISOLATED: self.isolated}[
@@ -114,6 +116,7 @@ class StageConfig:
     project: str = "webplat"
     ports: PortsConfig = PortsConfig()
     data: DataConfig = DataConfig()  # noqa: RUF009 (frozen: a shared default is safe)
+    compute: ComputeConfig = ComputeConfig()  # noqa: RUF009
     log_retention_days: int = 30
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """For stateful resources (keys, log groups, buckets, databases)."""

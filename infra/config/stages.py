@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 
+from infra.config.compute import (
+    ComputeConfig,
+    OffHours,
+    ScheduledCapacity,
+    ServiceConfig,
+    WorkerConfig,
+)
 from infra.config.data import (
     BackupConfig,
     CacheConfig,
@@ -59,6 +66,31 @@ def default_stages() -> dict[str, StageConfig]:
             backup=BackupConfig(daily_retention_days=7),
             access_log_retention_days=30,
         ),
+        compute=ComputeConfig(
+            services=(
+                ServiceConfig("web", ("/*",), min_tasks=1, max_tasks=2, spot_weight=1),
+                ServiceConfig(
+                    "api",
+                    ("/api/*",),
+                    health_check_path="/api/health",
+                    min_tasks=1,
+                    max_tasks=2,
+                    spot_weight=1,
+                ),
+                ServiceConfig(
+                    "ws",
+                    ("/ws/*", "/socket.io/*"),
+                    sticky_sessions=True,
+                    min_tasks=1,
+                    max_tasks=2,
+                    spot_weight=1,
+                ),
+            ),
+            exec_enabled=True,
+            load_balancer_deletion_protection=False,
+            off_hours=OffHours(),  # weekdays 08:00-20:00 Seoul only
+            worker=WorkerConfig(reserved_concurrency=2),
+        ),
         log_retention_days=7,
         removal_policy=RemovalPolicy.DESTROY,
         termination_protection=False,
@@ -109,6 +141,32 @@ def default_stages() -> dict[str, StageConfig]:
                 copy_to_dr=True,
             ),
             dr_region="ap-northeast-1",  # uploads and recovery points survive a region loss
+        ),
+        compute=ComputeConfig(
+            services=(
+                ServiceConfig("web", ("/*",), cpu=1024, memory_mib=2048, min_tasks=2, max_tasks=4),
+                ServiceConfig(
+                    "api",
+                    ("/api/*",),
+                    health_check_path="/api/health",
+                    cpu=1024,
+                    memory_mib=2048,
+                    min_tasks=2,
+                    max_tasks=10,
+                    scheduled_capacity=(  # workshops run weekdays in office hours
+                        ScheduledCapacity("office-hours", "0 9 * * MON-FRI", 4, 10),
+                        ScheduledCapacity("after-hours", "0 18 * * MON-FRI", 2, 10),
+                    ),
+                ),
+                ServiceConfig(
+                    "ws",
+                    ("/ws/*", "/socket.io/*"),
+                    sticky_sessions=True,
+                    min_tasks=2,
+                    max_tasks=6,
+                ),
+            ),
+            worker=WorkerConfig(reserved_concurrency=20),
         ),
         log_retention_days=90,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import region_info
 
 from constructs_lib.retention import RETENTION_BY_DAYS
+from infra.config.compute_validation import compute_problems
 from infra.config.data_validation import data_problems
 from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
 
@@ -91,9 +92,15 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
     if cfg.log_retention_days not in retention_days():
         problems.append(_retention_problem("log_retention_days", cfg.log_retention_days))
     problems += _ports_problems(cfg)
+    problems += compute_problems(cfg.compute, stage=cfg.name, region=cfg.region)
     problems += data_problems(
         cfg.data, stage=cfg.name, region=cfg.region, known_regions=known_regions()
     )
+    if cfg.network.load_balancer_ingress_cidrs and cfg.compute.domain is None:
+        problems.append(
+            "network.load_balancer_ingress_cidrs: direct client access needs HTTPS on the load "
+            "balancer; configure compute.domain (certificate) or leave it empty (CloudFront only)"
+        )
     if cfg.ports.database != cfg.data.database.engine.port:
         problems.append(
             f"ports.database: {cfg.ports.database}, but {cfg.data.database.engine.value} listens "

@@ -53,6 +53,15 @@ ENGINE_PARAMETERS = {
 }
 
 
+_READ: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("s3:ListBucket",), ""),
+    (("s3:GetObject",), "*"),
+)
+_WRITE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"), "*"),
+)
+
+
 @dataclass(frozen=True)
 class _Replication:
     rules: list[s3.ReplicationRule]
@@ -106,6 +115,7 @@ class DataStack(PlatformStack):
 
         self._database(cfg.data.database)
         self._cache(cfg.data.cache)
+        self._application_secrets()
         self._buckets(dr)
         self._backups(dr)
 
@@ -406,6 +416,80 @@ class DataStack(PlatformStack):
             log_delivery_configurations=delivery,
         )
         self.cache.apply_removal_policy(cache.removal_policy)
+
+    def _application_secrets(self) -> None:
+        cfg = self.cfg
+        self.app_secret = secretsmanager.Secret(
+            self,
+            "AppSecret",
+            secret_name=f"{cfg.project}/{cfg.name}/app",
+            description="Application secrets: JWT signing key; add third-party API keys here",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template="{}",
+                generate_string_key="jwt_secret",
+                password_length=64,
+                exclude_punctuation=True,
+            ),
+            removal_policy=cfg.removal_policy,
+        )
+        self.origin_verify_secret = secretsmanager.Secret(
+            self,
+            "OriginVerifySecret",
+            secret_name=f"{cfg.project}/{cfg.name}/origin-verify",
+            description="Header value CloudFront sends and the load balancer requires",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+            removal_policy=cfg.removal_policy,
+        )
+
+    # -- access for consumers (typed grants, no wildcard actions) ------------------------------
+
+    def grant_uploads_read_write(self, role: iam.IRole) -> None:
+        role.add_managed_policy(self._uploads_policy("UploadsReadWrite", _READ + _WRITE))
+
+    def grant_uploads_read(self, role: iam.IRole) -> None:
+        role.add_managed_policy(self._uploads_policy("UploadsRead", _READ))
+
+    def grant_reports_write(self, role: iam.IRole) -> None:
+        role.add_managed_policy(
+            self._uploads_policy("ReportsWrite", ((("s3:PutObject",), "reports/*"),))
+        )
+
+    def _uploads_policy(
+        self, name: str, grants: tuple[tuple[tuple[str, ...], str], ...]
+    ) -> iam.ManagedPolicy:
+        """One managed policy per access level, shared by every role that needs it. It lives
+        here and the consumer's role attaches it, so nothing here points at the consumer."""
+        existing = self.node.try_find_child(name)
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        statements = [
+            iam.PolicyStatement(
+                actions=list(actions),
+                resources=[
+                    self.uploads.bucket_arn if scope == "" else self.uploads.arn_for_objects(scope)
+                ],
+            )
+            for actions, scope in grants
+        ]
+        writes = any(action.startswith("s3:Put") for actions, _ in grants for action in actions)
+        statements.append(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", *(["kms:GenerateDataKey"] if writes else [])],
+                resources=[self.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"}},
+            )
+        )
+        return iam.ManagedPolicy(
+            self,
+            name,
+            managed_policy_name=self.cfg.resource_name(f"uploads-{name.lower()}"),
+            description=f"{name} access to the uploads bucket",
+            statements=statements,
+        )
 
     # -- buckets --------------------------------------------------------------------------
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.ip_plan import PlannedIpAddresses
-from constructs_lib.security_matrix import Cidr, Flow, SecurityGroupMatrix
-from infra.config import PortsConfig, StageConfig, Tier
+from constructs_lib.security_matrix import Cidr, Flow, PrefixList, SecurityGroupMatrix
+from infra.config import StageConfig, Tier
+from infra.config.compute_validation import cloudfront_prefix_list
 from infra.stacks.base import PlatformStack
 
 SUBNET_TYPES = {
@@ -32,14 +34,23 @@ TIERS = {
 APP_TIERS = ("web", "api", "ws", "workers")
 DATA_CLIENTS = ("api", "ws", "workers")  # the web front end talks to the API, never to data
 HTTPS = 443
+PRIVATE = ec2.SubnetType.PRIVATE_WITH_EGRESS
 ANYWHERE = Cidr("0.0.0.0/0")
 
 
-def platform_flows(ports: PortsConfig, client_cidrs: tuple[str, ...]) -> list[Flow]:
+def platform_flows(cfg: StageConfig) -> list[Flow]:
     """The complete list of allowed connections. Anything not here is denied."""
-    clients = [
+    ports, compute = cfg.ports, cfg.compute
+    # CloudFront's list weighs 55 of a group's 60 default rules: one port only.
+    prefix_list = cloudfront_prefix_list(compute, cfg.region)
+    clients: list[Flow] = (
+        [Flow(PrefixList(prefix_list), "alb", compute.listener_port, "CloudFront origin-facing")]
+        if prefix_list
+        else []
+    )
+    clients += [
         Flow(Cidr(cidr), "alb", port, why)
-        for cidr in client_cidrs
+        for cidr in cfg.network.load_balancer_ingress_cidrs
         for port, why in ((HTTPS, "clients over HTTPS"), (80, "clients, redirected to HTTPS"))
     ]
     return [
@@ -107,13 +118,28 @@ class NetworkStack(PlatformStack):
             "SecurityGroups",
             vpc=self.vpc,
             tiers=TIERS,
-            flows=platform_flows(cfg.ports, net.load_balancer_ingress_cidrs),
+            flows=platform_flows(cfg),
         )
+        # Where one-off tasks (migrations) run: outputs for pipeline steps.
+        self.outputs = {
+            "PrivateSubnetIds": CfnOutput(
+                self,
+                "PrivateSubnetIds",
+                value=",".join(self.vpc.select_subnets(subnet_type=PRIVATE).subnet_ids),
+                description="Private subnets for one-off tasks",
+            ),
+            "ApiSecurityGroupId": CfnOutput(
+                self,
+                "ApiSecurityGroupId",
+                value=self.security_groups.group("api").security_group_id,
+                description="Security group for one-off API tasks (migrations)",
+            ),
+        }
         for name in net.interface_endpoints:
             self.vpc.add_interface_endpoint(
                 f"Endpoint-{name}",
                 service=ec2.InterfaceVpcEndpointAwsService(name),
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+                subnets=ec2.SubnetSelection(subnet_type=PRIVATE),
                 security_groups=[self.security_groups.group("endpoints")],
                 open=False,  # only the matrix decides who reaches the endpoints
                 private_dns_enabled=True,

@@ -1,0 +1,249 @@
+"""A Fargate service behind an ALB listener rule, with safe deployments and autoscaling.
+
+Secure by default: private subnets without public IPs, read-only root filesystem with a
+writable /tmp volume, a non-root user, deployment circuit breaker with rollback, and an
+alarm on the target group's 5xx responses that rolls a bad deployment back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Duration, TimeZone
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+HEALTH_INTERVAL = Duration.seconds(30)
+HEALTH_RETRIES = 3
+HEALTH_START_PERIOD = Duration.seconds(60)
+
+
+@dataclass(frozen=True)
+class ScheduledBounds:
+    name: str
+    cron: str
+    """minute hour day-of-month month day-of-week."""
+    min_tasks: int
+    max_tasks: int
+
+
+@dataclass(frozen=True)
+class ScalingProps:
+    min_tasks: int
+    max_tasks: int
+    cpu_target_percent: int = 70
+    memory_target_percent: int = 75
+    requests_per_target: int = 1000
+    scale_out_cooldown_seconds: int = 60
+    scale_in_cooldown_seconds: int = 300
+    scheduled: Sequence[ScheduledBounds] = field(default_factory=tuple)
+    time_zone: TimeZone = TimeZone.ASIA_SEOUL
+
+
+@dataclass(frozen=True)
+class RoutingProps:
+    listener: elbv2.ApplicationListener
+    priority: int
+    path_patterns: Sequence[str]
+    required_header: tuple[str, str] | None = None
+    """(name, value) a request must carry, e.g. CloudFront's origin-verify header."""
+    sticky: bool = False
+    deregistration_delay_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class FargateWebServiceProps:
+    cluster: ecs.ICluster
+    service_name: str
+    image: ecs.ContainerImage
+    port: int
+    cpu: int
+    memory_mib: int
+    security_group: ec2.ISecurityGroup
+    log_group: logs.ILogGroup
+    health_check_path: str
+    routing: RoutingProps
+    scaling: ScalingProps
+    command: Sequence[str] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, ecs.Secret] = field(default_factory=dict)
+    read_only_root_filesystem: bool = True
+    user: str | None = "1000"
+    min_healthy_percent: int = 100
+    max_healthy_percent: int = 200
+    enable_execute_command: bool = False
+    spot_weight: int = 0
+    container_health_check: bool = True
+    """Probes the health path from inside the task (needs wget in the image)."""
+
+
+class FargateWebService(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: FargateWebServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "Task",
+            family=props.service_name,
+            cpu=props.cpu,
+            memory_limit_mib=props.memory_mib,
+            volumes=[ecs.Volume(name="tmp")],
+        )
+        health = (
+            ecs.HealthCheck(
+                command=[
+                    "CMD-SHELL",
+                    f"wget -q -O /dev/null http://127.0.0.1:{props.port}"
+                    f"{props.health_check_path} || exit 1",
+                ],
+                interval=HEALTH_INTERVAL,
+                retries=HEALTH_RETRIES,
+                start_period=HEALTH_START_PERIOD,
+                timeout=Duration.seconds(5),
+            )
+            if props.container_health_check
+            else None
+        )
+        self.container = self.task_definition.add_container(
+            "app",
+            image=props.image,
+            command=list(props.command) if props.command else None,
+            port_mappings=[ecs.PortMapping(container_port=props.port, name="http")],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=props.log_group),
+            environment=dict(props.environment),
+            secrets=dict(props.secrets),
+            readonly_root_filesystem=props.read_only_root_filesystem,
+            user=props.user,
+            health_check=health,
+        )
+        self.container.add_mount_points(
+            ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
+        )
+        strategies = [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1, base=1)]
+        if props.spot_weight:
+            strategies.append(
+                ecs.CapacityProviderStrategy(
+                    capacity_provider="FARGATE_SPOT", weight=props.spot_weight
+                )
+            )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            service_name=props.service_name,
+            cluster=props.cluster,
+            task_definition=self.task_definition,
+            desired_count=props.scaling.min_tasks,
+            security_groups=[props.security_group],
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            assign_public_ip=False,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=props.min_healthy_percent,
+            max_healthy_percent=props.max_healthy_percent,
+            # Long enough for the container health check to pass before the ALB's verdict counts.
+            health_check_grace_period=Duration.seconds(
+                HEALTH_START_PERIOD.to_seconds() + HEALTH_INTERVAL.to_seconds() * HEALTH_RETRIES
+            ),
+            enable_execute_command=props.enable_execute_command,
+            capacity_provider_strategies=strategies,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        )
+        self.target_group = self._route(props)
+        self.deployment_alarm = cloudwatch.Alarm(
+            self,
+            "Deployment5xx",
+            alarm_name=f"{props.service_name}-deployment-5xx",
+            alarm_description="Rolls a deployment back when targets answer with 5xx",
+            metric=self.target_group.metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(1), statistic="Sum"
+            ),
+            threshold=10,
+            evaluation_periods=2,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.service.enable_deployment_alarms(
+            [self.deployment_alarm.alarm_name], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
+        )
+        self.scalable = self._scale(props.scaling)
+
+    def _route(self, props: FargateWebServiceProps) -> elbv2.ApplicationTargetGroup:
+        routing = props.routing
+        conditions = [elbv2.ListenerCondition.path_patterns(list(routing.path_patterns))]
+        if routing.required_header:
+            name, value = routing.required_header
+            conditions.append(elbv2.ListenerCondition.http_header(name, [value]))
+        target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "Targets",
+            vpc=props.cluster.vpc,
+            port=props.port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            targets=[
+                self.service.load_balancer_target(container_name="app", container_port=props.port)
+            ],
+            health_check=elbv2.HealthCheck(
+                path=props.health_check_path,
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+                interval=Duration.seconds(15),
+            ),
+            deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
+            stickiness_cookie_duration=Duration.days(1) if routing.sticky else None,
+        )
+        elbv2.ApplicationListenerRule(
+            self,
+            "Rule",
+            listener=routing.listener,
+            priority=routing.priority,
+            conditions=conditions,
+            target_groups=[target_group],
+        )
+        return target_group
+
+    def _scale(self, scaling: ScalingProps) -> ecs.ScalableTaskCount:
+        scalable = self.service.auto_scale_task_count(
+            min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
+        )
+        cooldowns: dict[str, Any] = {
+            "scale_in_cooldown": Duration.seconds(scaling.scale_in_cooldown_seconds),
+            "scale_out_cooldown": Duration.seconds(scaling.scale_out_cooldown_seconds),
+        }
+        scalable.scale_on_cpu_utilization(
+            "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
+        )
+        scalable.scale_on_memory_utilization(
+            "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
+        )
+        scalable.scale_on_request_count(
+            "Requests",
+            requests_per_target=scaling.requests_per_target,
+            target_group=self.target_group,
+            **cooldowns,
+        )
+        for bounds in scaling.scheduled:
+            scalable.scale_on_schedule(
+                bounds.name,
+                schedule=cron_schedule(bounds.cron),
+                min_capacity=bounds.min_tasks,
+                max_capacity=bounds.max_tasks,
+                time_zone=scaling.time_zone,
+            )
+        return scalable
+
+
+def cron_schedule(cron: str) -> appscaling.Schedule:
+    """`minute hour day-of-month month day-of-week` as an Application Auto Scaling schedule."""
+    minute, hour, day, month, week_day = cron.split()
+    return appscaling.Schedule.cron(
+        minute=minute,
+        hour=hour,
+        day=None if day == "*" else day,
+        month=month,
+        week_day=None if week_day == "*" else week_day,
+    )
