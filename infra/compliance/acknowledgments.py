@@ -362,6 +362,14 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
     ),
     Ack(
         "compute",
+        "LoadBalancer/Redirect80To443/Resource",
+        "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+        "With compute.domain, port 80 only answers 301 to HTTPS on 443, which presents the ACM "
+        "certificate; it serves no content and forwards nothing to the services.",
+        optional=True,
+    ),
+    Ack(
+        "compute",
         "LoadBalancer/Resource",
         "NIST.800.53.R5-ELBDeletionProtectionEnabled",
         "Dev's load balancer holds no data and is recreated at will; validation requires "

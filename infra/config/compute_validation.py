@@ -52,10 +52,11 @@ def compute_problems(compute: ComputeConfig, *, stage: str, region: str) -> list
     for service in compute.services:
         problems += [f"services[{service.name}].{p}" for p in _service_problems(service)]
     problems += _worker_problems(compute)
-    if not 0 <= compute.min_healthy_percent <= PERCENT <= compute.max_percent:
+    low, high = compute.min_healthy_percent, compute.max_percent
+    if not (0 <= low <= PERCENT <= high and low < high):
         problems.append(
-            f"min_healthy_percent/max_percent: {compute.min_healthy_percent}/"
-            f"{compute.max_percent}; need min <= 100 <= max for rolling deployments"
+            f"min_healthy_percent/max_percent: {low}/{high}; need min <= 100 <= max and "
+            "min < max, or a rolling deployment can neither start nor stop a task"
         )
     if not 1 <= compute.idle_timeout_seconds <= 4000:  # noqa: PLR2004 (ALB limit)
         problems.append(f"idle_timeout_seconds: {compute.idle_timeout_seconds} must be 1-4000")

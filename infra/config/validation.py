@@ -131,6 +131,11 @@ def _ports_problems(cfg: StageConfig) -> list[str]:
         for name, port in app_ports.items()
         if port in data_ports
     ]
+    if len(set(app_ports.values())) != len(app_ports):
+        problems.append(
+            f"ports: web/api/ws share a port ({app_ports}); give each service its own so the "
+            "security matrix and health checks stay unambiguous"
+        )
     if ports["database"] == ports["cache"]:
         problems.append("ports.cache: must differ from ports.database")
     return problems

@@ -1,5 +1,5 @@
-"""Data-tier shapes the default stages do not use, synthesized once: Aurora MySQL with a reader
-and a sharded cache (reference architectures 3 and 1), PostgreSQL with a read replica."""
+"""Shapes the default stages do not use, synthesized once: Aurora MySQL with a reader, a sharded
+cache and a custom domain (reference architectures 3, 1 and 4), PostgreSQL with a read replica."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import pytest
 
 from infra.config import default_stages
+from infra.config.compute import DomainConfig
 from infra.config.data import CacheConfig, DatabaseConfig
 from infra.config.primitives import DatabaseEngine
 from infra.platform import build_platform
@@ -22,6 +23,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     aurora = dataclasses.replace(
         staging,
         ports=dataclasses.replace(staging.ports, database=3306),
+        compute=dataclasses.replace(
+            staging.compute, domain=DomainConfig("example.com", "Z0123456789ABCDEFGHIJ")
+        ),
         data=dataclasses.replace(
             staging.data,
             database=DatabaseConfig(
@@ -106,3 +110,23 @@ def test_postgres_read_replica(variants: Synthesized) -> None:
     assert "StorageEncrypted" not in props  # inherited from the encrypted source
     assert props["EnablePerformanceInsights"] is True
     assert props["PubliclyAccessible"] is False
+
+
+def test_a_domain_gives_the_load_balancer_tls(variants: Synthesized) -> None:
+    template = variants.template("Staging", "compute")
+    listeners = {
+        listener["Properties"]["Port"]: listener["Properties"]
+        for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
+    assert listeners[443]["Protocol"] == "HTTPS"
+    assert listeners[443]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    (redirect,) = listeners[80]["DefaultActions"]
+    assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
+    (certificate,) = resources(template, "AWS::CertificateManager::Certificate").values()
+    props = certificate["Properties"]
+    assert props["DomainName"] == "app.example.com"
+    assert props["SubjectAlternativeNames"] == ["api.example.com", "ws.example.com"]
+    assert props["ValidationMethod"] == "DNS"
+    assert props["DomainValidationOptions"][0]["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
+    network = json.dumps(variants.template("Staging", "network"))
+    assert '"SourcePrefixListId": "pl-22a6434b", "ToPort": 443' in network.replace("\n", "")
