@@ -59,6 +59,14 @@ class RoutingProps:
 
 
 @dataclass(frozen=True)
+class NetworkRoutingProps:
+    """TLS-terminating NLB listener; clients stick to a task by source IP."""
+
+    listener: elbv2.NetworkListener
+    deregistration_delay_seconds: int = 30
+
+
+@dataclass(frozen=True)
 class FargateWebServiceProps:
     cluster: ecs.ICluster
     service_name: str
@@ -69,7 +77,7 @@ class FargateWebServiceProps:
     security_group: ec2.ISecurityGroup
     log_group: logs.ILogGroup
     health_check_path: str
-    routing: RoutingProps
+    routing: RoutingProps | NetworkRoutingProps
     scaling: ScalingProps
     command: Sequence[str] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -153,16 +161,25 @@ class FargateWebService(Construct):
             capacity_provider_strategies=strategies,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
         )
-        self.target_group = self._route(props)
+        if isinstance(props.routing, RoutingProps):
+            self.target_group: elbv2.ApplicationTargetGroup | elbv2.NetworkTargetGroup = (
+                self._route(props, props.routing)
+            )
+            failing = self.target_group.metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(1), statistic="Sum"
+            )
+            threshold, what = 10, "targets answer with 5xx"
+        else:
+            self.target_group = self._route_network(props, props.routing)
+            failing = self.target_group.metrics.un_healthy_host_count(period=Duration.minutes(1))
+            threshold, what = 1, "new targets fail their health checks"
         self.deployment_alarm = cloudwatch.Alarm(
             self,
             "Deployment5xx",
             alarm_name=f"{props.service_name}-deployment-5xx",
-            alarm_description="Rolls a deployment back when targets answer with 5xx",
-            metric=self.target_group.metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(1), statistic="Sum"
-            ),
-            threshold=10,
+            alarm_description=f"Rolls a deployment back when {what}",
+            metric=failing,
+            threshold=threshold,
             evaluation_periods=2,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
@@ -171,8 +188,9 @@ class FargateWebService(Construct):
         )
         self.scalable = self._scale(props.scaling)
 
-    def _route(self, props: FargateWebServiceProps) -> elbv2.ApplicationTargetGroup:
-        routing = props.routing
+    def _route(
+        self, props: FargateWebServiceProps, routing: RoutingProps
+    ) -> elbv2.ApplicationTargetGroup:
         conditions = [elbv2.ListenerCondition.path_patterns(list(routing.path_patterns))]
         if routing.required_header:
             name, value = routing.required_header
@@ -206,6 +224,33 @@ class FargateWebService(Construct):
         )
         return target_group
 
+    def _route_network(
+        self, props: FargateWebServiceProps, routing: NetworkRoutingProps
+    ) -> elbv2.NetworkTargetGroup:
+        target_group = elbv2.NetworkTargetGroup(
+            self,
+            "Targets",
+            vpc=props.cluster.vpc,
+            port=props.port,
+            protocol=elbv2.Protocol.TCP,
+            target_type=elbv2.TargetType.IP,
+            targets=[
+                self.service.load_balancer_target(container_name="app", container_port=props.port)
+            ],
+            health_check=elbv2.HealthCheck(
+                protocol=elbv2.Protocol.HTTP,
+                path=props.health_check_path,
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=3,
+                interval=Duration.seconds(15),
+            ),
+            deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
+        )
+        target_group.set_attribute("stickiness.enabled", "true")
+        target_group.set_attribute("stickiness.type", "source_ip")
+        routing.listener.add_target_groups("Targets", target_group)
+        return target_group
+
     def _scale(self, scaling: ScalingProps) -> ecs.ScalableTaskCount:
         scalable = self.service.auto_scale_task_count(
             min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
@@ -220,12 +265,13 @@ class FargateWebService(Construct):
         scalable.scale_on_memory_utilization(
             "Memory", target_utilization_percent=scaling.memory_target_percent, **cooldowns
         )
-        scalable.scale_on_request_count(
-            "Requests",
-            requests_per_target=scaling.requests_per_target,
-            target_group=self.target_group,
-            **cooldowns,
-        )
+        if isinstance(self.target_group, elbv2.ApplicationTargetGroup):  # NLBs count no requests
+            scalable.scale_on_request_count(
+                "Requests",
+                requests_per_target=scaling.requests_per_target,
+                target_group=self.target_group,
+                **cooldowns,
+            )
         for bounds in scaling.scheduled:
             scalable.scale_on_schedule(
                 bounds.name,

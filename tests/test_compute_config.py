@@ -159,6 +159,26 @@ BAD = [
         "for af-south-1",
         id="unknown-cloudfront-prefix-list",
     ),
+    pytest.param(
+        lambda: compute("dev", websocket_entry="nlb"),
+        "dev.compute.websocket_entry: nlb terminates TLS for ws.<domain>; configure compute.domain",
+        id="nlb-without-domain",
+    ),
+    pytest.param(
+        lambda: compute(
+            "dev",
+            websocket_entry="nlb",
+            domain=DomainConfig("example.com", "Z0123456789ABCDEFGHIJ"),
+        ),
+        "dev.network.load_balancer_ingress_cidrs: a WebSocket NLB is reached by clients "
+        "directly; list who may connect",
+        id="nlb-without-client-cidrs",
+    ),
+    pytest.param(
+        lambda: compute("dev", websocket_entry="apigateway"),
+        "dev.compute.websocket_entry: 'apigateway'; use alb or nlb",
+        id="unknown-websocket-entry",
+    ),
 ]
 
 

@@ -27,7 +27,9 @@ EXPECTED_INGRESS = {
 EXPECTED_EGRESS = {(src, dst, port) for src, dst, port in EXPECTED_INGRESS if src != CLOUDFRONT} | {
     (tier, ANY, 443) for tier in ("web", "api", "ws", "workers", "rotation")
 }
-TIER_NAMES = {"alb", "web", "api", "ws", "workers", "database", "cache", "endpoints", "rotation"}
+TIER_NAMES = {
+    "alb", "nlb", "web", "api", "ws", "workers", "database", "cache", "endpoints", "rotation"
+}  # fmt: skip
 DENY_ALL_EGRESS_MARKER = "255.255.255.255/32"  # CDK's placeholder rule for "no egress"
 
 
@@ -77,7 +79,7 @@ def rules(template: Template, direction: str) -> set[tuple[str, str, int]]:
 def test_security_group_matrix_is_exactly_the_table(platform: Synthesized, stage: str) -> None:
     template = network(platform, stage)
     assert sorted(set(security_group_tiers(template).values())) == sorted(
-        ["alb", "web", "api", "ws", "workers", "database", "cache", "endpoints", "rotation"]
+        ["alb", "nlb", "web", "api", "ws", "workers", "database", "cache", "endpoints", "rotation"]
     )
     assert rules(template, "Ingress") == EXPECTED_INGRESS
     assert rules(template, "Egress") == EXPECTED_EGRESS

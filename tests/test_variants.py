@@ -23,8 +23,11 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     aurora = dataclasses.replace(
         staging,
         ports=dataclasses.replace(staging.ports, database=3306),
+        network=dataclasses.replace(staging.network, load_balancer_ingress_cidrs=("0.0.0.0/0",)),
         compute=dataclasses.replace(
-            staging.compute, domain=DomainConfig("example.com", "Z0123456789ABCDEFGHIJ")
+            staging.compute,
+            domain=DomainConfig("example.com", "Z0123456789ABCDEFGHIJ"),
+            websocket_entry="nlb",  # reference architecture 4: ws. on an NLB, source-IP sticky
         ),
         data=dataclasses.replace(
             staging.data,
@@ -117,6 +120,7 @@ def test_a_domain_gives_the_load_balancer_tls(variants: Synthesized) -> None:
     listeners = {
         listener["Properties"]["Port"]: listener["Properties"]
         for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+        if "LoadBalancerBE9EEC3A" in json.dumps(listener["Properties"]["LoadBalancerArn"])
     }
     assert listeners[443]["Protocol"] == "HTTPS"
     assert listeners[443]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
@@ -130,3 +134,34 @@ def test_a_domain_gives_the_load_balancer_tls(variants: Synthesized) -> None:
     assert props["DomainValidationOptions"][0]["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
     network = json.dumps(variants.template("Staging", "network"))
     assert '"SourcePrefixListId": "pl-22a6434b", "ToPort": 443' in network.replace("\n", "")
+
+
+def test_websockets_on_a_tls_network_load_balancer(variants: Synthesized) -> None:
+    template = variants.template("Staging", "compute")
+    (nlb,) = [
+        lb["Properties"]
+        for lb in resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
+        if lb["Properties"]["Type"] == "network"
+    ]
+    assert nlb["Scheme"] == "internet-facing"
+    assert "SecurityGroupsnlb" in json.dumps(nlb["SecurityGroups"])
+    (tls,) = [
+        listener["Properties"]
+        for listener in resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+        if listener["Properties"]["Protocol"] == "TLS"
+    ]
+    assert tls["Port"] == 443
+    assert tls["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    (group,) = [
+        tg["Properties"]
+        for tg in resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup").values()
+        if tg["Properties"]["Protocol"] == "TCP"
+    ]
+    attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+    assert attributes["stickiness.type"] == "source_ip"
+    assert int(attributes["deregistration_delay.timeout_seconds"]) > 120
+    rules = resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    assert len(rules) == 2  # web and api on the ALB; ws only on the NLB
+    network = json.dumps(variants.template("Staging", "network"))
+    assert "network load balancer to WebSocket" in network
+    assert "load balancer to WebSocket" not in network.replace("network load balancer", "")

@@ -55,6 +55,13 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "HTTPS) when load_balancer_ingress_cidrs is 0.0.0.0/0; no other port is open and no "
         "other tier accepts a CIDR. WAF filters requests at CloudFront.",
     ),
+    Ack(
+        "network",
+        "SecurityGroups/nlb/Resource",
+        "AwsSolutions-EC23",
+        "With compute.websocket_entry nlb, WebSocket clients connect to ws.<domain> directly on "
+        "443 (TLS) from network.load_balancer_ingress_cidrs; only the ws port lies behind it.",
+    ),
     # -- data ------------------------------------------------------------------------------
     Ack(
         "data",

@@ -121,6 +121,9 @@ class ComputeConfig:
         ScheduledJob("daily-report", "cron(0 0 * * ? *)", "daily-report"),
     )
     migration_command: tuple[str, ...] = ("sh", "-c", "echo no migrations yet")
+    websocket_entry: str = "alb"
+    """alb (sticky target group behind CloudFront) or nlb (TLS on 443 at ws.<domain>, source-IP
+    stickiness, clients from network.load_balancer_ingress_cidrs; needs a domain)."""
     domain: DomainConfig | None = None
     cloudfront_prefix_list_id: str | None = None
     """Override of the region's CloudFront origin-facing prefix list (known regions built in)."""

@@ -66,6 +66,24 @@ def compute_problems(compute: ComputeConfig, *, stage: str, region: str) -> list
             if not _APP_SCALING_CRON.match(cron):
                 problems.append(f"off_hours.{field}: {cron!r} is not a 5-field cron")
     problems += _scheduled_job_problems(compute)
+    problems += _entry_problems(compute, region)
+    if stage == "prod":
+        problems += _prod_compute_problems(compute)
+    return [f"compute.{p}" for p in problems]
+
+
+def _entry_problems(compute: ComputeConfig, region: str) -> list[str]:
+    """How clients get in: CloudFront's prefix list, a domain's TLS, the WebSocket entry."""
+    problems: list[str] = []
+    if compute.websocket_entry not in ("alb", "nlb"):
+        problems.append(f"websocket_entry: {compute.websocket_entry!r}; use alb or nlb")
+    elif compute.websocket_entry == "nlb":
+        if compute.domain is None:
+            problems.append(
+                "websocket_entry: nlb terminates TLS for ws.<domain>; configure compute.domain"
+            )
+        if compute.service("ws") is None:
+            problems.append("websocket_entry: nlb needs the ws service")
     if compute.domain is not None:
         problems += _domain_problems(compute)
     elif cloudfront_prefix_list(compute, region) is None:
@@ -73,9 +91,7 @@ def compute_problems(compute: ComputeConfig, *, stage: str, region: str) -> list
             f"cloudfront_prefix_list_id: no CloudFront origin-facing prefix list is known for "
             f"{region}; set it (aws ec2 describe-managed-prefix-lists) or configure a domain"
         )
-    if stage == "prod":
-        problems += _prod_compute_problems(compute)
-    return [f"compute.{p}" for p in problems]
+    return problems
 
 
 def _scheduled_job_problems(compute: ComputeConfig) -> list[str]:

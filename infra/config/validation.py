@@ -96,6 +96,11 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
     problems += data_problems(
         cfg.data, stage=cfg.name, region=cfg.region, known_regions=known_regions()
     )
+    if cfg.compute.websocket_entry == "nlb" and not cfg.network.load_balancer_ingress_cidrs:
+        problems.append(
+            "network.load_balancer_ingress_cidrs: a WebSocket NLB is reached by clients "
+            "directly; list who may connect (e.g. 0.0.0.0/0)"
+        )
     if cfg.network.load_balancer_ingress_cidrs and cfg.compute.domain is None:
         problems.append(
             "network.load_balancer_ingress_cidrs: direct client access needs HTTPS on the load "

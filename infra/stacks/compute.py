@@ -32,6 +32,7 @@ from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.fargate_service import (
     FargateWebService,
     FargateWebServiceProps,
+    NetworkRoutingProps,
     RoutingProps,
     ScalingProps,
     ScheduledBounds,
@@ -94,7 +95,11 @@ class ComputeStack(PlatformStack):
             else None,
         )
         self.repositories = {s.name: self._repository(s.name) for s in compute.services}
+        self.certificate: acm.ICertificate | None = None
         self.load_balancer, self.listener = self._load_balancer()
+        self.network_listener = (
+            self._websocket_load_balancer() if compute.websocket_entry == "nlb" else None
+        )
         self._jobs()
         self.services = {
             service.name: self._service(service, priority=10 * (index + 1))
@@ -184,7 +189,7 @@ class ComputeStack(PlatformStack):
             f"{host}.{compute.domain.zone_name}"
             for host in (compute.domain.app_host, compute.domain.api_host, compute.domain.ws_host)
         ]
-        certificate = acm.Certificate(
+        certificate = self.certificate = acm.Certificate(
             self,
             "Certificate",
             domain_name=names[0],
@@ -201,6 +206,33 @@ class ComputeStack(PlatformStack):
         )
         alb.add_redirect(source_port=80, target_port=443, open=False)
         return alb, listener
+
+    def _websocket_load_balancer(self) -> elbv2.NetworkListener:
+        """TLS on 443 for ws.<domain>; clients connect directly (reference architecture 4)."""
+        cfg, compute = self.cfg, self.cfg.compute
+        assert self.certificate is not None  # validation: an NLB needs the domain
+        nlb = elbv2.NetworkLoadBalancer(
+            self,
+            "WebSocketLoadBalancer",
+            load_balancer_name=cfg.resource_name("ws-nlb"),
+            vpc=self.cluster.vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            security_groups=[self.security_groups.group("nlb")],
+            cross_zone_enabled=True,
+            deletion_protection=compute.load_balancer_deletion_protection,
+        )
+        nlb.set_attribute("access_logs.s3.enabled", "true")
+        nlb.set_attribute("access_logs.s3.bucket", self.data.access_logs.bucket_name)
+        nlb.set_attribute("access_logs.s3.prefix", "nlb")
+        self.websocket_load_balancer = nlb
+        return nlb.add_listener(
+            "Tls",
+            port=443,
+            protocol=elbv2.Protocol.TLS,
+            certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+        )
 
     # -- services -------------------------------------------------------------------------
 
@@ -242,17 +274,7 @@ class ComputeStack(PlatformStack):
                 max_healthy_percent=compute.max_percent,
                 enable_execute_command=compute.exec_enabled,
                 spot_weight=service.spot_weight,
-                routing=RoutingProps(
-                    listener=self.listener,
-                    priority=priority,
-                    path_patterns=service.path_patterns,
-                    required_header=self._origin_header(),
-                    sticky=service.sticky_sessions,
-                    # Longer than the idle timeout, so open WebSockets drain before a task stops.
-                    deregistration_delay_seconds=(
-                        compute.idle_timeout_seconds + 30 if service.sticky_sessions else 30
-                    ),
-                ),
+                routing=self._routing(service, priority),
                 scaling=ScalingProps(
                     min_tasks=service.min_tasks,
                     max_tasks=service.max_tasks,
@@ -271,6 +293,22 @@ class ComputeStack(PlatformStack):
             self.data.grant_uploads_read_write(web.task_definition.task_role)
             self._allow_send_jobs(web.task_definition.task_role)
         return web
+
+    def _routing(self, service: ServiceConfig, priority: int) -> RoutingProps | NetworkRoutingProps:
+        # Longer than the idle timeout, so open WebSockets drain before a task stops.
+        drain = self.cfg.compute.idle_timeout_seconds + 30 if service.sticky_sessions else 30
+        if service.name == "ws" and self.network_listener is not None:
+            return NetworkRoutingProps(
+                listener=self.network_listener, deregistration_delay_seconds=drain
+            )
+        return RoutingProps(
+            listener=self.listener,
+            priority=priority,
+            path_patterns=service.path_patterns,
+            required_header=self._origin_header(),
+            sticky=service.sticky_sessions,
+            deregistration_delay_seconds=drain,
+        )
 
     def _origin_header(self) -> tuple[str, str] | None:
         """Required unless clients may reach the load balancer directly (domain + CIDRs)."""

@@ -615,6 +615,31 @@ class DataStack(PlatformStack):
                 resources=[self.access_logs.arn_for_objects(f"alb/AWSLogs/{self.account}/*")],
             )
         )
+        if self.cfg.compute.websocket_entry != "nlb":
+            return
+        # TLS listeners of network load balancers deliver logs through the log-delivery service.
+        delivery = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+        same_account = {"aws:SourceAccount": self.account}
+        self.access_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NetworkLoadBalancerAccessLogs",
+                principals=[delivery],
+                actions=["s3:PutObject"],
+                resources=[self.access_logs.arn_for_objects(f"nlb/AWSLogs/{self.account}/*")],
+                conditions={
+                    "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **same_account}
+                },
+            )
+        )
+        self.access_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NetworkLoadBalancerAclCheck",
+                principals=[delivery],
+                actions=["s3:GetBucketAcl"],
+                resources=[self.access_logs.bucket_arn],
+                conditions={"StringEquals": same_account},
+            )
+        )
 
     def _replication(self, dr: DisasterRecoveryStack | None) -> _Replication:
         """Replication to the DR bucket with a role that can do exactly that and nothing more."""

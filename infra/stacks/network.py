@@ -21,7 +21,8 @@ SUBNET_TYPES = {
 }
 
 TIERS = {
-    "alb": "internet-facing load balancers",
+    "alb": "internet-facing application load balancer",
+    "nlb": "network load balancer for WebSockets (when compute.websocket_entry is nlb)",
     "web": "web front-end tasks",
     "api": "API tasks",
     "ws": "WebSocket tasks",
@@ -48,16 +49,24 @@ def platform_flows(cfg: StageConfig) -> list[Flow]:
         if prefix_list
         else []
     )
+    cidrs = cfg.network.load_balancer_ingress_cidrs
     clients += [
         Flow(Cidr(cidr), "alb", port, why)
-        for cidr in cfg.network.load_balancer_ingress_cidrs
+        for cidr in cidrs
         for port, why in ((HTTPS, "clients over HTTPS"), (80, "clients, redirected to HTTPS"))
     ]
     return [
         *clients,
         Flow("alb", "web", ports.web, "load balancer to web"),
         Flow("alb", "api", ports.api, "load balancer to API"),
-        Flow("alb", "ws", ports.ws, "load balancer to WebSocket"),
+        *(
+            [Flow("alb", "ws", ports.ws, "load balancer to WebSocket")]
+            if compute.websocket_entry == "alb"
+            else [
+                *(Flow(Cidr(c), "nlb", HTTPS, "WebSocket clients over TLS") for c in cidrs),
+                Flow("nlb", "ws", ports.ws, "network load balancer to WebSocket"),
+            ]
+        ),
         *(Flow(t, "database", ports.database, f"{t} to database") for t in DATA_CLIENTS),
         *(Flow(t, "cache", ports.cache, f"{t} to cache") for t in DATA_CLIENTS),
         *(Flow(t, "endpoints", HTTPS, f"{t} to AWS APIs") for t in APP_TIERS),
