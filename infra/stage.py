@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stack, Stage, Tags
 from constructs import Construct
 
 from infra.config import StageConfig
+from infra.stacks.cdn import CdnStack
 from infra.stacks.compute import ComputeStack
 from infra.stacks.data import DataStack
 from infra.stacks.dr import DisasterRecoveryStack
@@ -31,6 +32,7 @@ class PlatformStage(Stage):
             self, cfg, vpc=self.network.vpc, security_groups=groups, data=self.data
         )
         self.edge = EdgeStack(self, cfg)
+        self.cdn = CdnStack(self, cfg, edge=self.edge, compute=self.compute, data=self.data)
         self.observability = ObservabilityStack(
             self, cfg, flow_logs=self.network.flow_logs, cluster=self.compute.cluster
         )
@@ -47,6 +49,7 @@ class PlatformStage(Stage):
             "data": self.data,
             "compute": self.compute,
             "edge": self.edge,
+            "cdn": self.cdn,
             "observability": self.observability,
         }
         return stacks

@@ -128,8 +128,8 @@ def test_a_domain_gives_the_load_balancer_tls(variants: Synthesized) -> None:
     assert redirect["RedirectConfig"]["Protocol"] == "HTTPS"
     (certificate,) = resources(template, "AWS::CertificateManager::Certificate").values()
     props = certificate["Properties"]
-    assert props["DomainName"] == "app.example.com"
-    assert props["SubjectAlternativeNames"] == ["api.example.com", "ws.example.com"]
+    assert props["DomainName"] == "origin.example.com"  # CloudFront's HTTPS name for the ALB
+    assert props["SubjectAlternativeNames"] == ["ws.example.com"]  # the WebSocket NLB
     assert props["ValidationMethod"] == "DNS"
     assert props["DomainValidationOptions"][0]["HostedZoneId"] == "Z0123456789ABCDEFGHIJ"
     network = json.dumps(variants.template("Staging", "network"))
@@ -165,3 +165,27 @@ def test_websockets_on_a_tls_network_load_balancer(variants: Synthesized) -> Non
     network = json.dumps(variants.template("Staging", "network"))
     assert "network load balancer to WebSocket" in network
     assert "load balancer to WebSocket" not in network.replace("network load balancer", "")
+
+
+def test_a_domain_gives_cloudfront_aliases_tls_and_records(variants: Synthesized) -> None:
+    cdn = variants.template("Staging", "cdn")
+    (distribution,) = resources(cdn, "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    assert config["Aliases"] == ["app.example.com", "api.example.com"]  # ws. is on the NLB
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert config["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+    origin = next(o for o in config["Origins"] if "CustomOriginConfig" in o)
+    assert origin["DomainName"] == "origin.example.com"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    records = {
+        (r["Properties"]["Name"], r["Properties"]["Type"])
+        for r in resources(cdn, "AWS::Route53::RecordSet").values()
+    }
+    assert records == {
+        (f"{host}.example.com.", kind)
+        for host in ("app", "api", "origin", "ws")
+        for kind in ("A", "AAAA")
+    }
+    edge = variants.template("Staging", "edge")
+    (certificate,) = resources(edge, "AWS::CertificateManager::Certificate").values()
+    assert certificate["Properties"]["DomainName"] == "app.example.com"  # in us-east-1

@@ -62,6 +62,34 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "With compute.websocket_entry nlb, WebSocket clients connect to ws.<domain> directly on "
         "443 (TLS) from network.load_balancer_ingress_cidrs; only the ws port lies behind it.",
     ),
+    # -- cdn -------------------------------------------------------------------------------
+    Ack(
+        "cdn",
+        "Distribution/Origin*",
+        "Annotation::@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac",
+        "The assets bucket lives in the data stack, whose bucket and key policies already let "
+        "this account's distributions read and decrypt it via S3; CDK need not edit them here.",
+    ),
+    Ack(
+        "cdn",
+        "Distribution/Resource",
+        "AwsSolutions-CFR1",
+        "Country restrictions are a product decision made in WAF (edge.geo_allow / geo_block), "
+        "where they are logged with every other block; CloudFront's own list stays empty.",
+    ),
+    *(
+        Ack(
+            "cdn",
+            "Distribution/Resource",
+            rule,
+            "Without compute.domain the distribution uses the default *.cloudfront.net "
+            "certificate (CloudFront fixes its minimum TLS) and reaches the load balancer over "
+            "HTTP within AWS's network, admitted only by prefix list and secret header. "
+            "Configuring a domain gives TLSv1.2_2021 and HTTPS to the origin.",
+            optional=True,
+        )
+        for rule in ("AwsSolutions-CFR4", "AwsSolutions-CFR5")
+    ),
     # -- data ------------------------------------------------------------------------------
     Ack(
         "data",

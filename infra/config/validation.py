@@ -15,6 +15,7 @@ from aws_cdk import region_info
 from constructs_lib.retention import RETENTION_BY_DAYS
 from infra.config.compute_validation import compute_problems
 from infra.config.data_validation import data_problems
+from infra.config.edge_validation import edge_problems
 from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
         problems.append(_retention_problem("log_retention_days", cfg.log_retention_days))
     problems += _ports_problems(cfg)
     problems += compute_problems(cfg.compute, stage=cfg.name, region=cfg.region)
+    problems += edge_problems(cfg.edge)
     problems += data_problems(
         cfg.data, stage=cfg.name, region=cfg.region, known_regions=known_regions()
     )

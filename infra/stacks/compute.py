@@ -45,6 +45,7 @@ from infra.stacks.base import PlatformStack
 from infra.stacks.data import DataStack
 
 ORIGIN_HEADER = "X-Origin-Verify"
+ORIGIN_HOST = "origin"
 WORKER_CODE = Path(__file__).resolve().parents[2] / "lambda_src" / "job_worker"
 DATA_CLIENTS = ("api", "ws")
 PRIVATE = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
@@ -187,7 +188,10 @@ class ComputeStack(PlatformStack):
         )
         names = [
             f"{host}.{compute.domain.zone_name}"
-            for host in (compute.domain.app_host, compute.domain.api_host, compute.domain.ws_host)
+            for host in (
+                ORIGIN_HOST,  # CloudFront reaches the load balancer by this name over HTTPS
+                compute.domain.ws_host,  # served here directly when WebSockets use the NLB
+            )
         ]
         certificate = self.certificate = acm.Certificate(
             self,

@@ -573,6 +573,7 @@ class DataStack(PlatformStack):
                 ],
             ),
         )
+        self._allow_cloudfront_assets()
         self.backups = secure_bucket(
             self,
             "BackupsBucket",
@@ -597,6 +598,35 @@ class DataStack(PlatformStack):
                     )
                 ],
             ),
+        )
+
+    def _allow_cloudfront_assets(self) -> None:
+        """Origin Access Control: CloudFront distributions of this account may read assets and
+        decrypt them. Naming the account's distributions rather than one keeps the data stack
+        free of references to the CDN stack, which depends on it."""
+        distributions = f"arn:{self.partition}:cloudfront::{self.account}:distribution/*"
+        cloudfront = iam.ServicePrincipal("cloudfront.amazonaws.com")
+        condition = {"ArnLike": {"AWS:SourceArn": distributions}}
+        self.assets.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontReadAssets",
+                principals=[cloudfront],
+                actions=["s3:GetObject"],
+                resources=[self.assets.arn_for_objects("*")],
+                conditions=condition,
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontDecryptAssets",
+                principals=[cloudfront],
+                actions=["kms:Decrypt"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    **condition,
+                    "StringEquals": {"kms:ViaService": f"s3.{self.region}.amazonaws.com"},
+                },
+            )
         )
 
     def _allow_load_balancer_logs(self) -> None:

@@ -6,21 +6,23 @@ stage region; only its ARN (stable for the ACL's lifetime) is meant to cross reg
 
 from __future__ import annotations
 
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from infra.config import StageConfig
+from infra.config.edge import EdgeConfig
 from infra.stacks.base import PlatformStack
 
-EDGE_REGION = "us-east-1"
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesSQLiRuleSet",
     "AWSManagedRulesAmazonIpReputationList",
 )
-RATE_LIMIT_PER_5_MIN = 2000
+ANONYMOUS_IP_GROUP = "AWSManagedRulesAnonymousIpList"
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -31,9 +33,16 @@ def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
 
 class EdgeStack(PlatformStack):
     def __init__(self, scope: Construct, cfg: StageConfig) -> None:
+        edge = cfg.edge
         super().__init__(
-            scope, cfg, "edge", description="WAF for CloudFront (us-east-1)", region=EDGE_REGION
+            scope,
+            cfg,
+            "edge",
+            description="WAF and certificate for CloudFront (us-east-1)",
+            region=edge.waf_region,
+            cross_region_references=True,
         )
+        groups = MANAGED_RULE_GROUPS + ((ANONYMOUS_IP_GROUP,) if edge.block_anonymous_ips else ())
         rules = [
             wafv2.CfnWebACL.RuleProperty(
                 name=group,
@@ -46,8 +55,9 @@ class EdgeStack(PlatformStack):
                 ),
                 visibility_config=_visibility(group),
             )
-            for index, group in enumerate(MANAGED_RULE_GROUPS)
+            for index, group in enumerate(groups)
         ]
+        rules += self._geo_rules(edge, priority=len(rules))
         rules.append(
             wafv2.CfnWebACL.RuleProperty(
                 name="RateLimitPerIp",
@@ -55,7 +65,7 @@ class EdgeStack(PlatformStack):
                 action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP", limit=RATE_LIMIT_PER_5_MIN
+                        aggregate_key_type="IP", limit=edge.rate_limit_per_5_min
                     )
                 ),
                 visibility_config=_visibility("RateLimitPerIp"),
@@ -65,7 +75,7 @@ class EdgeStack(PlatformStack):
             self,
             "WebAcl",
             name=cfg.resource_name("edge"),
-            scope="CLOUDFRONT",
+            scope=edge.waf_scope,
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=rules,
             visibility_config=_visibility(cfg.resource_name("edge")),
@@ -92,3 +102,56 @@ class EdgeStack(PlatformStack):
             ],
         )
         self.web_acl_arn = self.web_acl.attr_arn
+        self.certificate = self._certificate()
+
+    def _certificate(self) -> acm.ICertificate | None:
+        """CloudFront's certificate must live in us-east-1; DNS-validated in the stage's zone."""
+        domain = self.cfg.compute.domain
+        if domain is None:
+            return None
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
+        )
+        names = [f"{host}.{domain.zone_name}" for host in viewer_hosts(self.cfg)]
+        return acm.Certificate(
+            self,
+            "Certificate",
+            domain_name=names[0],
+            subject_alternative_names=names[1:],
+            validation=acm.CertificateValidation.from_dns(zone),
+        )
+
+    @staticmethod
+    def _geo_rules(edge: EdgeConfig, priority: int) -> list[wafv2.CfnWebACL.RuleProperty]:
+        if not (edge.geo_allow or edge.geo_block):
+            return []
+        countries = wafv2.CfnWebACL.StatementProperty(
+            geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(
+                country_codes=list(edge.geo_allow or edge.geo_block)
+            )
+        )
+        statement = (
+            wafv2.CfnWebACL.StatementProperty(
+                not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=countries)
+            )
+            if edge.geo_allow
+            else countries
+        )
+        return [
+            wafv2.CfnWebACL.RuleProperty(
+                name="GeoRestriction",
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=statement,
+                visibility_config=_visibility("GeoRestriction"),
+            )
+        ]
+
+
+def viewer_hosts(cfg: StageConfig) -> list[str]:
+    """Host names CloudFront answers for: app, api, and ws unless an NLB serves WebSockets."""
+    domain = cfg.compute.domain
+    if domain is None:
+        return []
+    hosts = [domain.app_host, domain.api_host]
+    return hosts if cfg.compute.websocket_entry == "nlb" else [*hosts, domain.ws_host]
