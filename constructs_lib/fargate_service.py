@@ -17,6 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -90,6 +91,8 @@ class FargateWebServiceProps:
     spot_weight: int = 0
     container_health_check: bool = True
     """Probes the health path from inside the task (needs wget in the image)."""
+    xray_daemon_image: str | None = None
+    """Adds the X-Ray daemon as a sidecar; the app reaches it at 127.0.0.1:2000."""
 
 
 class FargateWebService(Construct):
@@ -133,6 +136,8 @@ class FargateWebService(Construct):
         self.container.add_mount_points(
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
         )
+        if props.xray_daemon_image:
+            self._xray_sidecar(props.xray_daemon_image, props.log_group)
         strategies = [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1, base=1)]
         if props.spot_weight:
             strategies.append(
@@ -187,6 +192,30 @@ class FargateWebService(Construct):
             [self.deployment_alarm.alarm_name], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
         )
         self.scalable = self._scale(props.scaling)
+
+    def _xray_sidecar(self, image: str, log_group: logs.ILogGroup) -> None:
+        self.task_definition.add_container(
+            "xray-daemon",
+            image=ecs.ContainerImage.from_registry(image),
+            essential=False,  # tracing must never take the service down
+            cpu=32,
+            memory_reservation_mib=256,
+            port_mappings=[ecs.PortMapping(container_port=2000, protocol=ecs.Protocol.UDP)],
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="xray", log_group=log_group),
+            readonly_root_filesystem=True,
+        )
+        self.container.add_environment("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000")
+        self.task_definition.add_to_task_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],  # X-Ray has no resource-level permissions
+            )
+        )
 
     def _route(
         self, props: FargateWebServiceProps, routing: RoutingProps

@@ -11,6 +11,7 @@ from infra.stacks.compute import ComputeStack
 from infra.stacks.data import DataStack
 from infra.stacks.dr import DisasterRecoveryStack
 from infra.stacks.edge import EdgeStack
+from infra.stacks.edge_alarms import EdgeAlarmsStack
 from infra.stacks.network import NetworkStack
 from infra.stacks.observability import ObservabilityStack
 
@@ -33,8 +34,9 @@ class PlatformStage(Stage):
         )
         self.edge = EdgeStack(self, cfg)
         self.cdn = CdnStack(self, cfg, edge=self.edge, compute=self.compute, data=self.data)
+        self.edge_alarms = EdgeAlarmsStack(self, cfg, edge=self.edge, cdn=self.cdn)
         self.observability = ObservabilityStack(
-            self, cfg, flow_logs=self.network.flow_logs, cluster=self.compute.cluster
+            self, cfg, network=self.network, compute=self.compute, data=self.data
         )
         for key, value in (("Project", cfg.project), ("Stage", cfg.name), ("ManagedBy", "cdk")):
             Tags.of(self).add(key, value)
@@ -50,6 +52,7 @@ class PlatformStage(Stage):
             "compute": self.compute,
             "edge": self.edge,
             "cdn": self.cdn,
+            "edge-alarms": self.edge_alarms,
             "observability": self.observability,
         }
         return stacks

@@ -14,7 +14,7 @@ from infra.platform import build_platform  # noqa: E402
 from tests.synth import Synthesized, new_app, synthesize  # noqa: E402
 
 STAGES = ("Dev", "Staging", "Prod")
-CONCERNS = ("network", "data", "compute", "edge", "cdn", "observability")
+CONCERNS = ("network", "data", "compute", "edge", "cdn", "edge-alarms", "observability")
 STACK_KEYS = [
     (cfg.construct_id, concern)
     for cfg in default_stages().values()

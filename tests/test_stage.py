@@ -28,7 +28,8 @@ def test_stack_names_and_regions(platform: Synthesized, stage: str) -> None:
     for concern in CONCERNS:
         stack = platform.by_key[(stage, concern)]
         assert stack.stack_name == f"webplat-{stage.lower()}-{concern}"
-        assert stack.region == ("us-east-1" if concern == "edge" else "ap-northeast-2")
+        global_only = concern in ("edge", "edge-alarms")  # WAF, CloudFront certificate, metrics
+        assert stack.region == ("us-east-1" if global_only else "ap-northeast-2")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -44,8 +45,11 @@ def test_stacks_are_wired_by_generated_cross_stack_references(
     }
     assert imports["data"] == {"network"}  # subnets and security groups
     assert imports["compute"] == {"network", "data"}  # subnets, groups; secrets, buckets
-    assert imports["observability"] == {"network", "compute"}  # flow logs, cluster
-    assert imports["edge"] == set()  # us-east-1: only stable ARNs may cross regions
+    assert imports["observability"] == {"network", "compute", "data"}  # what it watches
+    assert imports["cdn"] == {"compute", "data"}  # load balancer, assets, origin secret
+    # us-east-1: nothing imported by export; the ACL and certificate ARNs reach the CDN and
+    # the distribution id reaches edge-alarms through CDK's cross-region references.
+    assert imports["edge"] == imports["edge-alarms"] == set()
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -28,6 +28,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             staging.compute,
             domain=DomainConfig("example.com", "Z0123456789ABCDEFGHIJ"),
             websocket_entry="nlb",  # reference architecture 4: ws. on an NLB, source-IP sticky
+            xray_sidecar=True,
         ),
         data=dataclasses.replace(
             staging.data,
@@ -189,3 +190,15 @@ def test_a_domain_gives_cloudfront_aliases_tls_and_records(variants: Synthesized
     edge = variants.template("Staging", "edge")
     (certificate,) = resources(edge, "AWS::CertificateManager::Certificate").values()
     assert certificate["Properties"]["DomainName"] == "app.example.com"  # in us-east-1
+
+
+def test_xray_sidecar_option(variants: Synthesized) -> None:
+    template = variants.template("Staging", "compute")
+    for task in resources(template, "AWS::ECS::TaskDefinition").values():
+        names = [c["Name"] for c in task["Properties"]["ContainerDefinitions"]]
+        if names[0] == "migrate":
+            continue
+        assert names == ["app", "xray-daemon"]
+        app, daemon = task["Properties"]["ContainerDefinitions"]
+        assert daemon["Essential"] is False
+        assert {"Name": "AWS_XRAY_DAEMON_ADDRESS", "Value": "127.0.0.1:2000"} in app["Environment"]

@@ -121,6 +121,9 @@ class ComputeConfig:
         ScheduledJob("daily-report", "cron(0 0 * * ? *)", "daily-report"),
     )
     migration_command: tuple[str, ...] = ("sh", "-c", "echo no migrations yet")
+    xray_sidecar: bool = False
+    """Run the X-Ray daemon beside every service task (apps send traces to 127.0.0.1:2000)."""
+    xray_daemon_image: str = "public.ecr.aws/xray/aws-xray-daemon:3.3.4"
     websocket_entry: str = "alb"
     """alb (sticky target group behind CloudFront) or nlb (TLS on 443 at ws.<domain>, source-IP
     stickiness, clients from network.load_balancer_ingress_cidrs; needs a domain)."""

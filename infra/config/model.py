@@ -16,6 +16,7 @@ from aws_cdk import RemovalPolicy
 from infra.config.compute import ComputeConfig
 from infra.config.data import DataConfig
 from infra.config.edge import EdgeConfig
+from infra.config.observability import ObservabilityConfig
 from infra.config.primitives import ConfigError, Tier
 from infra.config.validation import validate_stage
 
@@ -119,6 +120,7 @@ class StageConfig:
     data: DataConfig = DataConfig()  # noqa: RUF009 (frozen: a shared default is safe)
     compute: ComputeConfig = ComputeConfig()  # noqa: RUF009
     edge: EdgeConfig = EdgeConfig()  # noqa: RUF009
+    observability: ObservabilityConfig = ObservabilityConfig()  # noqa: RUF009
     log_retention_days: int = 30
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     """For stateful resources (keys, log groups, buckets, databases)."""

@@ -19,6 +19,7 @@ from infra.config.data import (
     UploadsConfig,
 )
 from infra.config.model import NetworkConfig, StageConfig
+from infra.config.observability import AuditConfig, ObservabilityConfig
 from infra.config.primitives import PLACEHOLDER_ACCOUNT
 
 DEFAULT_REGION = "ap-northeast-2"
@@ -91,6 +92,7 @@ def default_stages() -> dict[str, StageConfig]:
             off_hours=OffHours(),  # weekdays 08:00-20:00 Seoul only
             worker=WorkerConfig(reserved_concurrency=2),
         ),
+        observability=ObservabilityConfig(monthly_budget_usd=300),
         log_retention_days=7,
         removal_policy=RemovalPolicy.DESTROY,
         termination_protection=False,
@@ -112,6 +114,7 @@ def default_stages() -> dict[str, StageConfig]:
             backup=BackupConfig(daily_retention_days=14),
             access_log_retention_days=90,
         ),
+        observability=ObservabilityConfig(monthly_budget_usd=450),
         log_retention_days=30,
     )
     prod = StageConfig(
@@ -141,6 +144,11 @@ def default_stages() -> dict[str, StageConfig]:
                 copy_to_dr=True,
             ),
             dr_region="ap-northeast-1",  # uploads and recovery points survive a region loss
+        ),
+        observability=ObservabilityConfig(
+            # Prod owns its account: it switches on the account-level audit services.
+            audit=AuditConfig(guardduty=True, security_hub=True, config_recorder=True),
+            monthly_budget_usd=1200,
         ),
         compute=ComputeConfig(
             services=(

@@ -16,6 +16,7 @@ from constructs_lib.retention import RETENTION_BY_DAYS
 from infra.config.compute_validation import compute_problems
 from infra.config.data_validation import data_problems
 from infra.config.edge_validation import edge_problems
+from infra.config.observability_validation import observability_problems
 from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
     problems += _ports_problems(cfg)
     problems += compute_problems(cfg.compute, stage=cfg.name, region=cfg.region)
     problems += edge_problems(cfg.edge)
+    problems += observability_problems(cfg.observability)
     problems += data_problems(
         cfg.data, stage=cfg.name, region=cfg.region, known_regions=known_regions()
     )

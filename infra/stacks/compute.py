@@ -21,6 +21,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
@@ -96,6 +97,7 @@ class ComputeStack(PlatformStack):
             else None,
         )
         self.repositories = {s.name: self._repository(s.name) for s in compute.services}
+        self.service_log_groups: dict[str, logs.ILogGroup] = {}
         self.certificate: acm.ICertificate | None = None
         self.load_balancer, self.listener = self._load_balancer()
         self.network_listener = (
@@ -126,6 +128,11 @@ class ComputeStack(PlatformStack):
                 removal_policy=cfg.removal_policy,
             ),
         )
+
+    def _service_log_group(self, name: str) -> logs.ILogGroup:
+        log_group = self._log_group(f"Logs-{name}", name).log_group
+        self.service_log_groups[name] = log_group
+        return log_group
 
     def _exec_configuration(self) -> ecs.ExecuteCommandConfiguration:
         """Operator shells through SSM, encrypted and recorded; there is no SSH anywhere."""
@@ -268,7 +275,7 @@ class ComputeStack(PlatformStack):
                 cpu=service.cpu,
                 memory_mib=service.memory_mib,
                 security_group=self.security_groups.group(service.name),
-                log_group=self._log_group(f"Logs-{service.name}", service.name).log_group,
+                log_group=self._service_log_group(service.name),
                 health_check_path=service.health_check_path,
                 environment=environment,
                 secrets=secrets,
@@ -278,6 +285,7 @@ class ComputeStack(PlatformStack):
                 max_healthy_percent=compute.max_percent,
                 enable_execute_command=compute.exec_enabled,
                 spot_weight=service.spot_weight,
+                xray_daemon_image=compute.xray_daemon_image if compute.xray_sidecar else None,
                 routing=self._routing(service, priority),
                 scaling=ScalingProps(
                     min_tasks=service.min_tasks,

@@ -99,6 +99,7 @@ class DataStack(PlatformStack):
         self.vpc = vpc
         self.security_groups = security_groups
         self.key = self.stage_key("DataKey", "data", "data at rest")
+        self.read_replica: rds.DatabaseInstanceReadReplica | None = None
         self.database_subnets = rds.SubnetGroup(
             self,
             "DatabaseSubnets",
@@ -317,7 +318,7 @@ class DataStack(PlatformStack):
                     removal_policy=self.cfg.removal_policy,
                 ),
             )
-        rds.DatabaseInstanceReadReplica(
+        self.read_replica = rds.DatabaseInstanceReadReplica(
             self,
             "DatabaseReplica",
             instance_identifier=replica_id,
