@@ -124,11 +124,15 @@ def _lint(args: tuple[str, str]) -> list[tuple[str, str, str]]:
     return [(Path(template_file).name, m.rule.id, m.message) for m in matches]
 
 
-def unexpected_lint_findings(synthesized: Synthesized) -> list[tuple[str, str, str]]:
-    """cfn-lint over every template, each against its own region, on both cores."""
+def unexpected_lint_findings(
+    synthesized: Synthesized, only: set[tuple[str, str]] | None = None
+) -> list[tuple[str, str, str]]:
+    """cfn-lint over every template (or the `only` (stage, concern) ones), each against its own
+    region, on both cores."""
     jobs = [
         (str(path), stack.region)
         for stack in synthesized.stacks
+        if only is None or (stack.stage, stack.concern) in only
         for path in synthesized.outdir.glob(f"**/{stack.template_file}")
     ]
     with ProcessPoolExecutor(max_workers=2) as pool:

@@ -50,8 +50,8 @@ def test_alarms_cover_every_tier_and_route_by_severity(platform: Synthesized, st
         for s in ("web", "api", "ws")
         for kind in ("unhealthy-hosts", "tasks-below-desired")
     }
-    tiers = ("latency-p95", "latency-p99", "db-cpu", "db-connections", "cache-cpu")
-    tiers += ("cache-memory", "cache-evictions", "jobs-oldest-message", "worker-errors")
+    tiers = ["latency-p95", "latency-p99", "db-cpu", "db-connections", "cache-cpu"]
+    tiers += ["cache-memory", "cache-evictions", "jobs-oldest-message", "worker-errors"]
     warning = {*tiers, "worker-throttles"} | {
         f"{s}-{kind}" for s in ("web", "api", "ws") for kind in ("cpu", "memory", "error-logs")
     }
@@ -103,8 +103,8 @@ def test_chat_notifier(platform: Synthesized, stage: str) -> None:
 def test_dashboard_panels(platform: Synthesized, stage: str) -> None:
     (dashboard,) = resources(observability(platform, stage), "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    panels = ("Latency p50 / p95 / p99", "Requests and 5xx", "ECS CPU / memory per service")
-    panels += ("Database connections", "Cache hit rate", "Job queue depth", "Worker health")
+    panels = ["Latency p50 / p95 / p99", "Requests and 5xx", "ECS CPU / memory per service"]
+    panels += ["Database connections", "Cache hit rate", "Job queue depth", "Worker health"]
     for panel in panels:
         assert panel in body, panel
     for stat in ("p50", "p95", "p99"):

@@ -56,7 +56,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 def test_variants_are_compliant_and_lint_clean(variants: Synthesized) -> None:
     assert variants.violations() == []
-    assert unexpected_lint_findings(variants) == []
+    # Only the stacks these shapes change; the others equal the default stages' (linted there).
+    changed = {("Staging", c) for c in ("network", "data", "compute", "edge", "cdn")}
+    assert unexpected_lint_findings(variants, only=changed | {("Dev", "data")}) == []
 
 
 def test_aurora_mysql_writer_and_reader(variants: Synthesized) -> None:

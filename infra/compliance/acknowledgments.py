@@ -546,10 +546,11 @@ def apply_acknowledgments(
         "account": cfg.account,
         "region": cfg.region,
     }
+    children: ChildCache = {}
     for ack in acks:
         if (ack.stages and cfg.name not in ack.stages) or ack.stack not in stacks:
             continue
-        targets = find_constructs(stacks[ack.stack], ack.path)
+        targets = find_constructs(stacks[ack.stack], ack.path, children)
         if not targets and not ack.optional:
             raise ValueError(
                 f"acknowledgment {ack.rule} names {ack.stack}/{ack.path}, which matches nothing; "
@@ -561,14 +562,33 @@ def apply_acknowledgments(
             )
 
 
-def find_constructs(root: IConstruct, path: str) -> list[IConstruct]:
-    """Constructs under `root` at `path`; a segment may use shell wildcards (`publicSubnet*`)."""
+# parent's id() -> (parent, [(child id, child)]); holding the parent keeps its id() unique.
+ChildCache = dict[int, tuple[IConstruct, list[tuple[str, IConstruct]]]]
+
+
+def find_constructs(
+    root: IConstruct, path: str, children: ChildCache | None = None
+) -> list[IConstruct]:
+    """Constructs under `root` at `path`; a segment may use shell wildcards (`publicSubnet*`).
+
+    `children` caches each parent's (id, child) list across calls: every jsii call counts."""
+    cache: ChildCache = {} if children is None else children
     found = [root]
     for segment in path.split("/"):
+        if not any(char in segment for char in "*?["):
+            # One jsii call per parent; listing children costs one per child.
+            found = [c for p in found if (c := p.node.try_find_child(segment)) is not None]
+            continue
+        for parent in found:
+            if id(parent) not in cache:
+                cache[id(parent)] = (
+                    parent,
+                    [(child.node.id, child) for child in parent.node.children],
+                )
         found = [
             child
             for parent in found
-            for child in parent.node.children
-            if fnmatch.fnmatchcase(child.node.id, segment)
+            for name, child in cache[id(parent)][1]
+            if fnmatch.fnmatchcase(name, segment)
         ]
     return found

@@ -88,4 +88,4 @@ class EdgeAlarmsStack(PlatformStack):
             )
             alarm.add_alarm_action(actions.SnsAction(self.topic))
             alarm.add_ok_action(actions.SnsAction(self.topic))
-        self.add_dependency(edge)
+        self.add_stack_dependency(edge)

@@ -583,7 +583,7 @@ class ObservabilityStack(PlatformStack):
                 "FoundationalBestPractices",
                 standards_arn=f"arn:{self.partition}:securityhub:{self.region}::{FSBP}",
             )
-            standard.add_dependency(hub)
+            standard.node.add_dependency(hub)
             events.Rule(
                 self,
                 "SecurityHubFindings",
