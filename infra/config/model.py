@@ -142,6 +142,10 @@ class StageConfig:
     def resource_name(self, suffix: str) -> str:
         return f"{self.project}-{self.name}-{suffix}"
 
+    def log_name(self, suffix: str) -> str:
+        """Log group names of the stage: /<project>/<stage>/<suffix>."""
+        return f"/{self.project}/{self.name}/{suffix}"
+
     @property
     def replica_bucket_name(self) -> str:
         """Uploads replica in the DR region: derived, so neither region needs to look it up."""

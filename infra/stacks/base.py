@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from aws_cdk import Environment, Stack
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib.encryption import KeyProps, encryption_key
+from constructs_lib.encryption import (
+    EncryptedLogGroup,
+    EncryptedLogGroupProps,
+    KeyProps,
+    encryption_key,
+)
 from infra.config import StageConfig
 
 
@@ -49,6 +55,21 @@ class PlatformStack(Stack):
                 removal_policy=self.cfg.removal_policy,
             ),
         )
+
+    def log_group(
+        self, construct_id: str, name: str, key: kms.IKey, retention_days: int | None = None
+    ) -> logs.LogGroup:
+        """A named log group under `key`, kept for the stage's retention unless told otherwise."""
+        return EncryptedLogGroup(
+            self,
+            construct_id,
+            EncryptedLogGroupProps(
+                name=name,
+                key=key,
+                retention_days=retention_days or self.cfg.log_retention_days,
+                removal_policy=self.cfg.removal_policy,
+            ),
+        ).log_group
 
     @property
     def availability_zones(self) -> list[str]:

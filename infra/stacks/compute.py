@@ -29,7 +29,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.fargate_service import (
     FargateWebService,
     FargateWebServiceProps,
@@ -114,23 +113,11 @@ class ComputeStack(PlatformStack):
 
     # -- cluster, images, load balancer -------------------------------------------------------
 
-    def _log_group(
-        self, construct_id: str, name: str, days: int | None = None
-    ) -> EncryptedLogGroup:
-        cfg = self.cfg
-        return EncryptedLogGroup(
-            self,
-            construct_id,
-            EncryptedLogGroupProps(
-                name=f"/{cfg.project}/{cfg.name}/{name}",
-                key=self.key,
-                retention_days=days or cfg.log_retention_days,
-                removal_policy=cfg.removal_policy,
-            ),
-        )
+    def _log_group(self, construct_id: str, name: str) -> logs.LogGroup:
+        return self.log_group(construct_id, self.cfg.log_name(name), self.key)
 
     def _service_log_group(self, name: str) -> logs.ILogGroup:
-        log_group = self._log_group(f"Logs-{name}", name).log_group
+        log_group = self._log_group(f"Logs-{name}", name)
         self.service_log_groups[name] = log_group
         return log_group
 
@@ -140,7 +127,7 @@ class ComputeStack(PlatformStack):
             kms_key=self.key,
             logging=ecs.ExecuteCommandLogging.OVERRIDE,
             log_configuration=ecs.ExecuteCommandLogConfiguration(
-                cloud_watch_log_group=self._log_group("ExecLogs", "ecs-exec").log_group,
+                cloud_watch_log_group=self._log_group("ExecLogs", "ecs-exec"),
                 cloud_watch_encryption_enabled=True,
             ),
         )
@@ -475,7 +462,7 @@ class ComputeStack(PlatformStack):
                 "CLAIM_SECONDS": str(worker.timeout_seconds + 60),
             },
             environment_encryption=self.key,
-            log_group=self._log_group("WorkerLogs", "job-worker").log_group,
+            log_group=self._log_group("WorkerLogs", "job-worker"),
         )
         self.worker.add_event_source(
             event_sources.SqsEventSource(
@@ -559,7 +546,7 @@ class ComputeStack(PlatformStack):
             secrets=secrets,
             logging=ecs.LogDrivers.aws_logs(
                 stream_prefix="migrate",
-                log_group=self._log_group("MigrationLogs", "migrate").log_group,
+                log_group=self._log_group("MigrationLogs", "migrate"),
             ),
             readonly_root_filesystem=api.read_only_root_filesystem,
             user=api.user,

@@ -23,7 +23,6 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from constructs_lib.buckets import SecureBucketProps, secure_bucket
-from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.security_matrix import SecurityGroupMatrix
 from infra.config import StageConfig
 from infra.config.data import CacheConfig, DatabaseConfig
@@ -128,16 +127,7 @@ class DataStack(PlatformStack):
         major = engine_major(db.engine, db.engine_version)
         kind = "cluster" if db.engine.is_aurora else "instance"
         log_groups = [
-            EncryptedLogGroup(
-                self,
-                f"DatabaseLogs-{name}",
-                EncryptedLogGroupProps(
-                    name=f"/aws/rds/{kind}/{identifier}/{name}",
-                    key=self.key,
-                    retention_days=cfg.log_retention_days,
-                    removal_policy=cfg.removal_policy,
-                ),
-            )
+            self.log_group(f"DatabaseLogs-{name}", f"/aws/rds/{kind}/{identifier}/{name}", self.key)
             for name in LOG_EXPORTS[db.engine]
         ]
         master_secret = rds.DatabaseSecret(
@@ -308,15 +298,8 @@ class DataStack(PlatformStack):
     ) -> None:
         replica_id = f"{identifier}-replica"
         for name in LOG_EXPORTS[db.engine]:
-            EncryptedLogGroup(
-                self,
-                f"ReplicaLogs-{name}",
-                EncryptedLogGroupProps(
-                    name=f"/aws/rds/instance/{replica_id}/{name}",
-                    key=self.key,
-                    retention_days=self.cfg.log_retention_days,
-                    removal_policy=self.cfg.removal_policy,
-                ),
+            self.log_group(
+                f"ReplicaLogs-{name}", f"/aws/rds/instance/{replica_id}/{name}", self.key
             )
         self.read_replica = rds.DatabaseInstanceReadReplica(
             self,
@@ -362,16 +345,9 @@ class DataStack(PlatformStack):
         )
         delivery = []
         for log_type in ("slow-log", "engine-log"):
-            log_group = EncryptedLogGroup(
-                self,
-                f"CacheLogs-{log_type}",
-                EncryptedLogGroupProps(
-                    name=f"/{cfg.project}/{cfg.name}/cache/{log_type}",
-                    key=self.key,
-                    retention_days=cfg.log_retention_days,
-                    removal_policy=cfg.removal_policy,
-                ),
-            ).log_group
+            log_group = self.log_group(
+                f"CacheLogs-{log_type}", cfg.log_name(f"cache/{log_type}"), self.key
+            )
             delivery.append(
                 elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty(
                     log_type=log_type,

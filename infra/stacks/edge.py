@@ -11,7 +11,6 @@ from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from infra.config import StageConfig
 from infra.config.edge import EdgeConfig
 from infra.stacks.base import PlatformStack
@@ -81,16 +80,9 @@ class EdgeStack(PlatformStack):
             visibility_config=_visibility(cfg.resource_name("edge")),
         )
         key = self.stage_key("EdgeKey", "edge", "WAF logs")
-        waf_logs = EncryptedLogGroup(
-            self,
-            "WafLogs",
-            EncryptedLogGroupProps(
-                name=f"aws-waf-logs-{cfg.resource_name('edge')}",  # prefix WAF requires
-                key=key,
-                retention_days=cfg.log_retention_days,
-                removal_policy=cfg.removal_policy,
-            ),
-        ).log_group
+        waf_logs = self.log_group(
+            "WafLogs", f"aws-waf-logs-{cfg.resource_name('edge')}", key
+        )  # prefix WAF requires
         wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",

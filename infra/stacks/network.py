@@ -7,7 +7,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from constructs_lib.ip_plan import PlannedIpAddresses
 from constructs_lib.security_matrix import Cidr, Flow, PrefixList, SecurityGroupMatrix
 from infra.config import StageConfig, Tier
@@ -110,16 +109,9 @@ class NetworkStack(PlatformStack):
         )
 
         self.key = self.stage_key("NetworkKey", "network", "VPC flow logs")
-        self.flow_logs = EncryptedLogGroup(
-            self,
-            "FlowLogs",
-            EncryptedLogGroupProps(
-                name=f"/{cfg.project}/{cfg.name}/vpc-flow-logs",
-                key=self.key,
-                retention_days=net.flow_log_retention_days,
-                removal_policy=cfg.removal_policy,
-            ),
-        ).log_group
+        self.flow_logs = self.log_group(
+            "FlowLogs", cfg.log_name("vpc-flow-logs"), self.key, net.flow_log_retention_days
+        )
         self._add_flow_log()
 
         self.security_groups = SecurityGroupMatrix(

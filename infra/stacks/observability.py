@@ -32,7 +32,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.buckets import SecureBucketProps, secure_bucket
-from constructs_lib.encryption import EncryptedLogGroup, EncryptedLogGroupProps
 from infra.config import StageConfig
 from infra.config.observability import SEVERITIES
 from infra.stacks.base import PlatformStack
@@ -172,16 +171,7 @@ class ObservabilityStack(PlatformStack):
             dead_letter_queue=failed,
             environment={"WEBHOOK_SECRET_ARN": webhook.secret_arn},
             environment_encryption=self.key,
-            log_group=EncryptedLogGroup(
-                self,
-                "ChatNotifierLogs",
-                EncryptedLogGroupProps(
-                    name=f"/{cfg.project}/{cfg.name}/chat-notifier",
-                    key=self.key,
-                    retention_days=cfg.log_retention_days,
-                    removal_policy=cfg.removal_policy,
-                ),
-            ).log_group,
+            log_group=self.log_group("ChatNotifierLogs", cfg.log_name("chat-notifier"), self.key),
         )
         webhook.grant_read(notifier)
         for severity in ("critical", "warning"):
@@ -631,16 +621,7 @@ class ObservabilityStack(PlatformStack):
     def _trail(self) -> None:
         cfg = self.cfg
         bucket = self._audit_bucket("TrailBucket", "s3/trail/")
-        trail_logs = EncryptedLogGroup(
-            self,
-            "TrailLogs",
-            EncryptedLogGroupProps(
-                name=f"/{cfg.project}/{cfg.name}/cloudtrail",
-                key=self.audit_key,
-                retention_days=cfg.log_retention_days,
-                removal_policy=cfg.removal_policy,
-            ),
-        ).log_group
+        trail_logs = self.log_group("TrailLogs", cfg.log_name("cloudtrail"), self.audit_key)
         cloudtrail.Trail(
             self,
             "Trail",
