@@ -19,7 +19,6 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
@@ -38,6 +37,7 @@ from constructs_lib.fargate_service import (
     ScheduledBounds,
     cron_schedule,
 )
+from constructs_lib.python_function import PythonFunctionProps, python_function
 from constructs_lib.security_matrix import SecurityGroupMatrix
 from infra.config import StageConfig
 from infra.config.compute import PLACEHOLDER_IMAGE, ServiceConfig
@@ -440,29 +440,26 @@ class ComputeStack(PlatformStack):
             deletion_protection=cfg.termination_protection,
             removal_policy=cfg.removal_policy,
         )
-        self.worker = lambda_.Function(
+        self.worker = python_function(
             self,
             "Worker",
-            function_name=cfg.resource_name("job-worker"),
-            description="Processes the job queue (partial batch failures, idempotent)",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(WORKER_CODE)),
-            memory_size=worker.memory_mib,
-            timeout=Duration.seconds(worker.timeout_seconds),
-            reserved_concurrent_executions=worker.reserved_concurrency,
-            tracing=lambda_.Tracing.ACTIVE,
-            vpc=self.cluster.vpc,
-            vpc_subnets=PRIVATE,
-            security_groups=[self.security_groups.group("workers")],
-            environment={
-                "IDEMPOTENCY_TABLE": self.idempotency.table_name,
-                "REPORTS_BUCKET": self.data.uploads.bucket_name,
-                "CLAIM_SECONDS": str(worker.timeout_seconds + 60),
-            },
-            environment_encryption=self.key,
-            log_group=self._log_group("WorkerLogs", "job-worker"),
+            PythonFunctionProps(
+                function_name=cfg.resource_name("job-worker"),
+                description="Processes the job queue (partial batch failures, idempotent)",
+                code=WORKER_CODE,
+                key=self.key,
+                log_group=self._log_group("WorkerLogs", "job-worker"),
+                memory_mib=worker.memory_mib,
+                timeout_seconds=worker.timeout_seconds,
+                reserved_concurrency=worker.reserved_concurrency,
+                vpc=self.cluster.vpc,
+                security_groups=[self.security_groups.group("workers")],
+                environment={
+                    "IDEMPOTENCY_TABLE": self.idempotency.table_name,
+                    "REPORTS_BUCKET": self.data.uploads.bucket_name,
+                    "CLAIM_SECONDS": str(worker.timeout_seconds + 60),
+                },
+            ),
         )
         self.worker.add_event_source(
             event_sources.SqsEventSource(

@@ -20,7 +20,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
@@ -32,6 +31,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.buckets import SecureBucketProps, secure_bucket
+from constructs_lib.python_function import PythonFunctionProps, python_function
 from infra.config import StageConfig
 from infra.config.observability import SEVERITIES
 from infra.stacks.base import PlatformStack
@@ -155,23 +155,20 @@ class ObservabilityStack(PlatformStack):
             retention_period=Duration.days(14),
             removal_policy=cfg.removal_policy,
         )
-        notifier = lambda_.Function(
+        notifier = python_function(
             self,
             "ChatNotifier",
-            function_name=cfg.resource_name("chat-notifier"),
-            description="Formats alarm state changes for a Slack-style webhook",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(NOTIFIER_CODE)),
-            timeout=Duration.seconds(30),
-            memory_size=256,
-            reserved_concurrent_executions=5,
-            tracing=lambda_.Tracing.ACTIVE,
-            dead_letter_queue=failed,
-            environment={"WEBHOOK_SECRET_ARN": webhook.secret_arn},
-            environment_encryption=self.key,
-            log_group=self.log_group("ChatNotifierLogs", cfg.log_name("chat-notifier"), self.key),
+            PythonFunctionProps(
+                function_name=cfg.resource_name("chat-notifier"),
+                description="Formats alarm state changes for a Slack-style webhook",
+                code=NOTIFIER_CODE,
+                key=self.key,
+                log_group=self.log_group(
+                    "ChatNotifierLogs", cfg.log_name("chat-notifier"), self.key
+                ),
+                dead_letter_queue=failed,
+                environment={"WEBHOOK_SECRET_ARN": webhook.secret_arn},
+            ),
         )
         webhook.grant_read(notifier)
         for severity in ("critical", "warning"):
