@@ -58,13 +58,26 @@ def cross_stack_record(platform: Synthesized) -> dict[str, dict[str, Any]]:
         record[stage] = {
             "stacks": sorted(s.stack_name for s in stacks),
             "exports": {s.stack_name: sorted(_exports(s.template)) for s in stacks},
-            "imports": {s.stack_name: sorted(_imports(s.template)) for s in stacks},
+            "imports": {s.stack_name: sorted(_all_imports(s.template)) for s in stacks},
         }
     return record
 
 
 def _exports(template: dict[str, Any]) -> set[str]:
-    return {o["Export"]["Name"] for o in template.get("Outputs", {}).values() if "Export" in o}
+    """CloudFormation exports, plus the SSM parameters CDK writes for cross-region readers."""
+    exports = {o["Export"]["Name"] for o in template.get("Outputs", {}).values() if "Export" in o}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "Custom::CrossRegionExportWriter":
+            exports |= set(resource["Properties"]["WriterProps"]["exports"])
+    return exports
+
+
+def _all_imports(template: dict[str, Any]) -> set[str]:
+    imports = _imports(template)
+    for resource in template["Resources"].values():
+        if resource["Type"] == "Custom::CrossRegionExportReader":
+            imports |= set(resource["Properties"]["ReaderProps"]["imports"])
+    return imports
 
 
 def _imports(node: Any) -> set[str]:
@@ -191,3 +204,13 @@ def test_guards_catch_a_renamed_resource_and_a_dropped_export(platform: Synthesi
     imported = stacks["Dev"]["imports"]["webplat-dev-data"][0]
     exports.remove(imported)
     assert missing_imports(stacks, dropped) == [f"Dev: {imported} (imported by webplat-dev-data)"]
+
+
+def test_cross_region_references_are_guarded_too(platform: Synthesized) -> None:
+    """The WAF ARN reaches the CDN through CDK's SSM-based cross-region reference."""
+    stacks = cross_stack_record(platform)
+    (acl,) = [n for n in stacks["Prod"]["imports"]["webplat-prod-cdn"] if "WebAcl" in n]
+    assert acl in stacks["Prod"]["exports"]["webplat-prod-edge"]
+    dropped = json.loads(json.dumps(stacks))
+    dropped["Prod"]["exports"]["webplat-prod-edge"].remove(acl)
+    assert missing_imports(stacks, dropped) == [f"Prod: {acl} (imported by webplat-prod-cdn)"]

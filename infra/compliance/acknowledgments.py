@@ -8,7 +8,7 @@ fails synth, so this list cannot silently rot. Review additions here like code.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, Stack, Validations
@@ -22,8 +22,8 @@ class Ack:
     stack: str
     path: str
     rule: str
-    """May name `{replica_bucket}`, `{account}` or `{region}`, filled from the stage config
-    (some finding ids embed them)."""
+    """May name `{replica_bucket}`, `{account}`, `{region}`, `{project}` or `{stage}`, filled
+    from the stage config (some finding ids embed them)."""
     reason: str
     stages: tuple[str, ...] = ()
     """Only these stages; empty means every stage."""
@@ -61,6 +61,43 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "AwsSolutions-EC23",
         "With compute.websocket_entry nlb, WebSocket clients connect to ws.<domain> directly on "
         "443 (TLS) from network.load_balancer_ingress_cidrs; only the ws port lies behind it.",
+    ),
+    # The delivery pipeline's role in each stage account (compute.migration_runner_account).
+    *(
+        Ack(
+            "compute",
+            "PipelineMigrationPolicy/Resource",
+            f"AwsSolutions-IAM5[Resource::{resource}]",
+            reason,
+            optional=True,
+        )
+        for resource, reason in (
+            (
+                "arn:aws:cloudformation:{region}:{account}:stack/{project}-{stage}-compute/*",
+                "Reads the outputs of this stage's compute stack; the suffix is CloudFormation's "
+                "stack id, unknown before the stack exists.",
+            ),
+            (
+                "arn:aws:cloudformation:{region}:{account}:stack/{project}-{stage}-network/*",
+                "Reads the outputs of this stage's network stack (private subnets, API security "
+                "group) to place the migration task; the suffix is the stack id.",
+            ),
+            (
+                "*",
+                "ecs:DescribeTaskDefinition and RegisterTaskDefinition support no resource-level "
+                "permissions; running a revision is limited to the migrate family and cluster.",
+            ),
+            (
+                "arn:aws:ecs:{region}:{account}:task-definition/{project}-{stage}-migrate:*",
+                "Runs any revision of the migrate family only (the step registers a new one per "
+                "deploy), and only on this stage's cluster (ecs:cluster condition).",
+            ),
+            (
+                "arn:aws:ecs:{region}:{account}:task/<ClusterEB0386A7>/*",
+                "Watches the migration task it started until it stops; task ids are generated "
+                "per run, inside this stage's cluster only.",
+            ),
+        )
     ),
     # -- cdn -------------------------------------------------------------------------------
     Ack(
@@ -545,10 +582,20 @@ def apply_acknowledgments(
         "replica_bucket": cfg.replica_bucket_name,
         "account": cfg.account,
         "region": cfg.region,
+        "project": cfg.project,
+        "stage": cfg.name,
     }
+    acknowledge(stacks, [a for a in acks if not a.stages or cfg.name in a.stages], values)
+
+
+def acknowledge(
+    stacks: Mapping[str, IConstruct], acks: Sequence[Ack], values: Mapping[str, str]
+) -> None:
+    """Applies `acks` to the constructs their paths name; a non-optional path that matches
+    nothing is an error. Rule ids may use `{name}` placeholders from `values`."""
     children: ChildCache = {}
     for ack in acks:
-        if (ack.stages and cfg.name not in ack.stages) or ack.stack not in stacks:
+        if ack.stack not in stacks:
             continue
         targets = find_constructs(stacks[ack.stack], ack.path, children)
         if not targets and not ack.optional:
@@ -592,3 +639,123 @@ def find_constructs(
             if fnmatch.fnmatchcase(name, segment)
         ]
     return found
+
+
+# -- delivery pipeline ------------------------------------------------------------------------
+# CDK Pipelines generates its roles; their grants come from CDK's helpers (artifact bucket and
+# key access by action families). One reason per family; ids naming generated projects or the
+# support buckets are derived from the synthesized constructs.
+_PIPELINE_ROLES = ("Pipeline", "CodePipeline")  # the pipelines.CodePipeline and its Pipeline
+_PIPELINE_FAMILIES = {
+    **dict.fromkeys(
+        (
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:Abort*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+            "AwsSolutions-IAM5[Resource::<{artifacts}.Arn>/*]",
+        ),
+        "CDK Pipelines grants its steps read/write on the pipeline's own artifact bucket and "
+        "key only; the action families are CDK's grant helpers, the resources are that bucket.",
+    ),
+    "AwsSolutions-IAM5[Resource::*]": "CodeStar connection use, CodeBuild report and pipeline "
+    "state calls without resource-level permissions; they reach nothing outside the pipeline.",
+    "AwsSolutions-IAM5[Resource::arn:*:iam::{account}:role/*]": "Self-mutation and asset "
+    "publishing assume the CDK bootstrap roles (cdk-hnb659fds-*), whose names CDK resolves per "
+    "target account at run time.",
+    "AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/*]": (
+        "Asset-publishing projects are created per asset; their shared role writes only to "
+        "CodeBuild's own log groups."
+    ),
+    "AwsSolutions-IAM5[Resource::arn:aws:codebuild:{region}:{account}:report-group/*]": (
+        "Asset-publishing projects report test results to CodeBuild report groups named after "
+        "themselves, which exist only once the projects run."
+    ),
+    "NIST.800.53.R5-IAMNoInlinePolicy": "CDK Pipelines writes each generated role's grants "
+    "into that role's own policy; they are scoped to the pipeline's bucket, key and projects.",
+}
+
+
+def pipeline_acknowledgments(stack: Stack, support: Sequence[Stack]) -> list[Ack]:
+    """Acks for a pipeline stack's generated roles and CDK's cross-region support stacks."""
+    from aws_cdk import aws_codebuild as codebuild  # noqa: PLC0415 (pipeline-only)
+    from aws_cdk import aws_s3 as s3  # noqa: PLC0415
+
+    acks = [
+        Ack("pipeline", path, rule, reason, optional=True)
+        for rule, reason in _PIPELINE_FAMILIES.items()
+        for path in _PIPELINE_ROLES
+    ]
+    acks += [
+        Ack("pipeline", f"{bucket}/Resource", rule, reason)
+        for bucket, rule, reason in (
+            (
+                "ArtifactsBucket",
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Pipeline artifacts are rebuilt from the repository by any run and expire after "
+                "90 days; a replica would protect nothing the source does not.",
+            ),
+            (
+                "AccessLogs",
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Access logs of the artifact bucket, kept in the tooling account for a year.",
+            ),
+            (
+                "AccessLogs",
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "Target of S3 server access logging, which cannot write to SSE-KMS buckets; "
+                "objects are still encrypted with SSE-S3.",
+            ),
+        )
+    ]
+    for project in stack.node.find_all():
+        if isinstance(project, codebuild.Project) and project.node.default_child is not None:
+            logical = stack.get_logical_id(project.node.default_child)  # type: ignore[arg-type]
+            for resource in (
+                f"arn:aws:logs:{{region}}:{{account}}:log-group:/aws/codebuild/<{logical}>:*",
+                f"arn:aws:codebuild:{{region}}:{{account}}:report-group/<{logical}>-*",
+            ):
+                acks += [
+                    Ack(
+                        "pipeline",
+                        path,
+                        f"AwsSolutions-IAM5[Resource::{resource}]",
+                        "A CodeBuild project may write only its own log group and report groups; "
+                        "CDK names them after the project.",
+                        optional=True,
+                    )
+                    for path in _PIPELINE_ROLES
+                ]
+    for index, support_stack in enumerate(support):
+        # CDK generates the bucket's physical name on the L2 bucket (its CfnBucket has none).
+        bucket = next(c for c in support_stack.node.find_all() if isinstance(c, s3.Bucket))
+        acks.append(
+            Ack(
+                "pipeline",
+                "CodePipeline/Role",
+                f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{stack.resolve(bucket.bucket_name)}/*]",
+                "The pipeline copies artifacts into CDK's replication bucket for a stage "
+                "region other than its own (us-east-1 edge, DR region); objects only.",
+            )
+        )
+        acks += [
+            Ack(
+                f"support-{index}",
+                "Default/CrossRegionCodePipelineReplicationBucket/Resource",
+                rule,
+                "CDK's cross-region replication bucket holds transient, KMS-encrypted "
+                "pipeline artifacts for one region; they are recreated by every run and "
+                "expire with the pipeline's artifacts.",
+                optional=True,
+            )
+            for rule in (
+                "AwsSolutions-S1",
+                "NIST.800.53.R5-S3BucketLoggingEnabled",
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "NIST.800.53.R5-S3BucketVersioningEnabled",
+            )
+        ]
+    return acks

@@ -128,6 +128,8 @@ class ComputeConfig:
     """alb (sticky target group behind CloudFront) or nlb (TLS on 443 at ws.<domain>, source-IP
     stickiness, clients from network.load_balancer_ingress_cidrs; needs a domain)."""
     domain: DomainConfig | None = None
+    migration_runner_account: str | None = None
+    """Account whose pipeline may run the migration task here (set when the pipeline is on)."""
     cloudfront_prefix_list_id: str | None = None
     """Override of the region's CloudFront origin-facing prefix list (known regions built in)."""
 

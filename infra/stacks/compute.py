@@ -559,3 +559,55 @@ class ComputeStack(PlatformStack):
             name: CfnOutput(self, name, value=value, description=f"{name} for pipeline steps")
             for name, value in outputs.items()
         }
+        if cfg.compute.migration_runner_account:
+            self._migration_runner(task, cfg.compute.migration_runner_account)
+
+    def _migration_runner(self, task: ecs.FargateTaskDefinition, account: str) -> None:
+        """What the delivery pipeline (another account) may do here: run this stage's
+        migration task with a new image before the services roll, and nothing else."""
+        cfg = self.cfg
+        role = iam.Role(
+            self,
+            "PipelineMigrationRole",
+            role_name=cfg.resource_name("pipeline-migrate"),
+            assumed_by=iam.AccountPrincipal(account),
+            description="Runs the migration task from the delivery pipeline",
+        )
+        family = cfg.resource_name("migrate")
+        stacks = [
+            self.format_arn(service="cloudformation", resource="stack", resource_name=f"{name}/*")
+            for name in (cfg.stack_name("compute"), cfg.stack_name("network"))
+        ]
+        statements = [
+            iam.PolicyStatement(actions=["cloudformation:DescribeStacks"], resources=stacks),
+            iam.PolicyStatement(  # no resource-level permissions exist for these two
+                actions=["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=["ecs:RunTask"],
+                resources=[
+                    self.format_arn(
+                        service="ecs", resource="task-definition", resource_name=f"{family}:*"
+                    )
+                ],
+                conditions={"ArnEquals": {"ecs:cluster": self.cluster.cluster_arn}},
+            ),
+            iam.PolicyStatement(
+                actions=["ecs:DescribeTasks"],
+                resources=[
+                    self.format_arn(
+                        service="ecs",
+                        resource="task",
+                        resource_name=f"{self.cluster.cluster_name}/*",
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[task.task_role.role_arn, task.obtain_execution_role().role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            ),
+        ]
+        policy = iam.ManagedPolicy(self, "PipelineMigrationPolicy", statements=statements)
+        role.add_managed_policy(policy)
