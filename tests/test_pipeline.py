@@ -17,7 +17,15 @@ from infra.config import ConfigError, default_stages
 from infra.config.pipeline import PipelineConfig, load_pipeline
 from infra.platform import delivered_by
 from infra.stacks.pipeline import CLI_VERSION, PipelineStack
-from tests.synth import Synthesized, Template, new_app, normalize, resources, synthesize
+from tests.synth import (
+    Synthesized,
+    Template,
+    new_app,
+    normalize,
+    resources,
+    synthesize,
+    unexpected_lint_findings,
+)
 
 CONNECTION = (
     "arn:aws:codeconnections:ap-northeast-2:111111111111:connection/"
@@ -39,7 +47,8 @@ def delivery(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         for cfg in default_stages().values()
     ]
     PIPELINE.validate({cfg.name: cfg.account for cfg in stages})
-    app = new_app(tmp_path_factory.mktemp("pipeline"))
+    # Path metadata as `cdk synth` writes it: cfn-lint recognises CDK Pipelines' templates by it.
+    app = new_app(tmp_path_factory.mktemp("pipeline"), **{"aws:cdk:enable-path-metadata": True})
     PipelineStack(app, PIPELINE, stages)
     apply_packs(app)
     return synthesize(app)
@@ -57,6 +66,14 @@ def stages(template: Template) -> dict[str, list[dict[str, Any]]]:
 
 def test_pipeline_is_compliant(delivery: Synthesized) -> None:
     assert delivery.violations() == []
+
+
+def test_pipeline_templates_are_lint_clean(delivery: Synthesized) -> None:
+    # The pipeline, and one stage stack it changes (the migration role); the rest equal the
+    # default stages' templates, linted in test_templates.
+    only = {("", "pipeline"), ("Pipeline/Prod", "compute")}
+    assert {(s.stage, s.concern) for s in delivery.stacks} >= only
+    assert unexpected_lint_findings(delivery, only=only) == []
 
 
 def test_stage_order_dev_staging_prod(delivery: Synthesized) -> None:
