@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -56,4 +56,33 @@ def secure_bucket(scope: Construct, construct_id: str, props: SecureBucketProps)
         replication_role=props.replication_role,
         removal_policy=props.removal_policy,
         auto_delete_objects=False,
+    )
+
+
+def log_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention_days: int,
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    object_ownership: s3.ObjectOwnership = s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+) -> s3.Bucket:
+    """A target for access logs: SSE-S3 (log delivery cannot use KMS), not logged itself,
+    logs expire after `retention_days` and overwritten versions after a day."""
+    return secure_bucket(
+        scope,
+        construct_id,
+        SecureBucketProps(
+            encryption_key=None,
+            access_logs=None,
+            removal_policy=removal_policy,
+            object_ownership=object_ownership,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-logs",
+                    expiration=Duration.days(retention_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                )
+            ],
+        ),
     )

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from infra.config import StageConfig
@@ -681,9 +683,6 @@ _PIPELINE_FAMILIES = {
 
 def pipeline_acknowledgments(stack: Stack, support: Sequence[Stack]) -> list[Ack]:
     """Acks for a pipeline stack's generated roles and CDK's cross-region support stacks."""
-    from aws_cdk import aws_codebuild as codebuild  # noqa: PLC0415 (pipeline-only)
-    from aws_cdk import aws_s3 as s3  # noqa: PLC0415
-
     acks = [
         Ack("pipeline", path, rule, reason, optional=True)
         for rule, reason in _PIPELINE_FAMILIES.items()

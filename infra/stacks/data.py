@@ -22,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from constructs_lib.buckets import SecureBucketProps, secure_bucket
+from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.security_matrix import SecurityGroupMatrix
 from infra.config import StageConfig
 from infra.config.data import CacheConfig, DatabaseConfig
@@ -473,22 +473,12 @@ class DataStack(PlatformStack):
     def _buckets(self, dr: DisasterRecoveryStack | None) -> None:
         cfg, data = self.cfg, self.cfg.data
         # SSE-S3 and ACLs: ALB access logs require SSE-S3, CloudFront standard logs need ACLs.
-        self.access_logs = secure_bucket(
+        self.access_logs = log_bucket(
             self,
             "AccessLogsBucket",
-            SecureBucketProps(
-                encryption_key=None,
-                access_logs=None,
-                removal_policy=cfg.removal_policy,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        id="expire-logs",
-                        expiration=Duration.days(data.access_log_retention_days),
-                        noncurrent_version_expiration=Duration.days(1),
-                    )
-                ],
-            ),
+            retention_days=data.access_log_retention_days,
+            removal_policy=cfg.removal_policy,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
         )
         self._allow_load_balancer_logs()
 

@@ -12,7 +12,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from constructs_lib.buckets import SecureBucketProps, secure_bucket
+from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from infra.config import StageConfig
 from infra.stacks.base import PlatformStack
 
@@ -29,21 +29,11 @@ class DisasterRecoveryStack(PlatformStack):
         )
         self.key = self.stage_key("ReplicaKey", "dr", "replicated uploads and copied backups")
         self.replica_bucket_name = cfg.replica_bucket_name
-        access_logs = secure_bucket(
+        access_logs = log_bucket(
             self,
             "AccessLogsBucket",
-            SecureBucketProps(
-                encryption_key=None,  # S3 server access logging requires SSE-S3
-                access_logs=None,
-                removal_policy=cfg.removal_policy,
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        id="expire-logs",
-                        expiration=Duration.days(cfg.data.access_log_retention_days),
-                        noncurrent_version_expiration=Duration.days(1),
-                    )
-                ],
-            ),
+            retention_days=cfg.data.access_log_retention_days,
+            removal_policy=cfg.removal_policy,
         )
         self.replica_bucket = secure_bucket(
             self,

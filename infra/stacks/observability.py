@@ -30,7 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.buckets import SecureBucketProps, secure_bucket
+from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.python_function import PythonFunctionProps, python_function
 from infra.config import StageConfig
 from infra.config.observability import SEVERITIES
@@ -532,19 +532,11 @@ class ObservabilityStack(PlatformStack):
         critical = event_targets.SnsTopic(self.topics["critical"])
         if audit.cloudtrail or audit.config_recorder:
             self.audit_key = self.stage_key("AuditKey", "audit", "CloudTrail and Config")
-            self.audit_logs = secure_bucket(
+            self.audit_logs = log_bucket(
                 self,
                 "AuditAccessLogs",
-                SecureBucketProps(
-                    encryption_key=None,  # S3 server access logging requires SSE-S3
-                    access_logs=None,
-                    removal_policy=self.cfg.removal_policy,
-                    lifecycle_rules=[
-                        s3.LifecycleRule(
-                            id="expire-logs", expiration=Duration.days(audit.trail_retention_days)
-                        )
-                    ],
-                ),
+                retention_days=audit.trail_retention_days,
+                removal_policy=self.cfg.removal_policy,
             )
         if audit.cloudtrail:
             self._trail()

@@ -22,7 +22,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from constructs_lib.buckets import SecureBucketProps, secure_bucket
+from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from infra.compliance import apply_acknowledgments
 from infra.compliance.acknowledgments import acknowledge, pipeline_acknowledgments
 from infra.config import StageConfig
@@ -113,15 +113,7 @@ class PipelineStack(Stack):
             description="Pipeline artifacts",
             enable_key_rotation=True,
         )
-        access_logs = secure_bucket(
-            self,
-            "AccessLogs",
-            SecureBucketProps(
-                encryption_key=None,  # S3 server access logging requires SSE-S3
-                access_logs=None,
-                lifecycle_rules=[s3.LifecycleRule(id="expire", expiration=Duration.days(365))],
-            ),
-        )
+        access_logs = log_bucket(self, "AccessLogs", retention_days=365)
         return secure_bucket(
             self,
             "ArtifactsBucket",
