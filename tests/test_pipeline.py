@@ -199,3 +199,8 @@ def test_pipeline_is_configured_from_context() -> None:
     }
     assert load_pipeline(context.get, {}) == dataclasses.replace(PIPELINE, notification_emails=())
     assert load_pipeline(dict[str, Any]().get, {}) is None  # off unless asked for
+
+
+def test_the_pipelines_own_synth_reads_back_its_configuration() -> None:
+    """Its synth step gets PIPELINE.environment(); that must load as the same config."""
+    assert load_pipeline(dict[str, Any]().get, PIPELINE.environment()) == PIPELINE

@@ -11,13 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from infra.config.model import StageConfig
-from infra.config.primitives import ConfigError
+from infra.config.primitives import TRUTHY, ConfigError
 from infra.config.stages import default_stages
 from infra.config.validation import STAGE_NAMES
 
 ContextGetter = Callable[[str], Any]
-
-_TRUE = {"1", "true", "yes"}
 
 
 def load_stages(context: ContextGetter, environ: Mapping[str, str]) -> list[StageConfig]:
@@ -25,7 +23,7 @@ def load_stages(context: ContextGetter, environ: Mapping[str, str]) -> list[Stag
     selected = _selected(context("stages") or environ.get("PLATFORM_STAGES"))
     require_account = (
         str(context("require_accounts") or environ.get("PLATFORM_REQUIRE_ACCOUNTS", "")).lower()
-        in _TRUE
+        in TRUTHY
     )
     defaults = default_stages()
     return [_override(defaults[name], context, environ, require_account) for name in selected]

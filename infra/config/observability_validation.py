@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import TYPE_CHECKING
 
 from infra.config.observability import SEVERITIES
+from infra.config.primitives import EMAIL
 
 if TYPE_CHECKING:
     from infra.config.observability import ObservabilityConfig
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _PERCENT_FIELDS = {
     "alb_5xx_percent",
     "ecs_cpu_percent",
@@ -29,12 +28,12 @@ def observability_problems(obs: ObservabilityConfig) -> list[str]:
     for severity, address in obs.alert_emails:
         if severity not in SEVERITIES:
             problems.append(f"alert_emails: severity {severity!r}; use {', '.join(SEVERITIES)}")
-        if not _EMAIL.match(address):
+        if not EMAIL.match(address):
             problems.append(f"alert_emails: {address!r} is not an e-mail address")
     problems += [
         f"budget_emails: {address!r} is not an e-mail address"
         for address in obs.budget_emails
-        if not _EMAIL.match(address)
+        if not EMAIL.match(address)
     ]
     for field in dataclasses.fields(obs.thresholds):
         value = getattr(obs.thresholds, field.name)

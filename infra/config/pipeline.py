@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config.loader import ContextGetter
-from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError
+from infra.config.primitives import ACCOUNT_ID, EMAIL, PLACEHOLDER_ACCOUNT, TRUTHY, ConfigError
 from infra.config.validation import known_regions
 
 _CONNECTION = re.compile(
@@ -21,9 +21,6 @@ _CONNECTION = re.compile(
 )
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9._/-]+(?<![/.])$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_TRUE = {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)
@@ -40,9 +37,24 @@ class PipelineConfig:
     """Require dev, staging and prod in three different accounts, none the tooling one."""
     notification_emails: tuple[str, ...] = ()
 
+    def environment(self) -> dict[str, str]:
+        """The PLATFORM_PIPELINE_* variables `load_pipeline` reads back into this config."""
+        values = {
+            "account": self.account,
+            "region": self.region,
+            "connection_arn": self.connection_arn,
+            "repository": self.repository,
+            "branch": self.branch,
+            "separate_accounts": str(self.separate_accounts).lower(),
+            "notification_emails": ",".join(self.notification_emails),
+        }
+        return {"PLATFORM_PIPELINE": "1"} | {
+            f"PLATFORM_PIPELINE_{field.upper()}": value for field, value in values.items()
+        }
+
     def validate(self, stage_accounts: Mapping[str, str]) -> None:
         problems = []
-        if not _ACCOUNT.match(self.account) or self.account == PLACEHOLDER_ACCOUNT:
+        if not ACCOUNT_ID.match(self.account) or self.account == PLACEHOLDER_ACCOUNT:
             problems.append(
                 f"pipeline.account: {self.account!r}; set the tooling account "
                 "(-c pipeline.account=123456789012)"
@@ -64,7 +76,7 @@ class PipelineConfig:
         problems += [
             f"pipeline.notification_emails: {address!r} is not an e-mail address"
             for address in self.notification_emails
-            if not _EMAIL.match(address)
+            if not EMAIL.match(address)
         ]
         if self.separate_accounts:
             seen = {"tooling": self.account}
@@ -89,7 +101,7 @@ def load_pipeline(context: ContextGetter, environ: Mapping[str, str]) -> Pipelin
         )
 
     enabled = context("pipeline") or environ.get("PLATFORM_PIPELINE", "")
-    if str(enabled).lower() not in _TRUE:
+    if str(enabled).lower() not in TRUTHY:
         return None
     defaults = PipelineConfig()
     emails = setting("notification_emails") or ""
@@ -100,6 +112,6 @@ def load_pipeline(context: ContextGetter, environ: Mapping[str, str]) -> Pipelin
         connection_arn=str(setting("connection_arn") or ""),
         repository=str(setting("repository") or ""),
         branch=str(setting("branch") or defaults.branch),
-        separate_accounts=str(separate).lower() in _TRUE if separate is not None else True,
+        separate_accounts=str(separate).lower() in TRUTHY if separate is not None else True,
         notification_emails=tuple(e.strip() for e in str(emails).split(",") if e.strip()),
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 PLACEHOLDER_ACCOUNT = "000000000000"
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+TRUTHY = frozenset({"1", "true", "yes"})
+"""How switches read from context or environment variables say yes."""
 """Lets every stage synthesize offline; rejected when accounts are required (deploy, pipeline)."""
 
 

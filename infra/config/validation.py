@@ -17,7 +17,7 @@ from infra.config.compute_validation import compute_problems
 from infra.config.data_validation import data_problems
 from infra.config.edge_validation import edge_problems
 from infra.config.observability_validation import observability_problems
-from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
+from infra.config.primitives import ACCOUNT_ID, PLACEHOLDER_ACCOUNT, ConfigError, Tier
 
 if TYPE_CHECKING:
     from infra.config.model import NetworkConfig, StageConfig
@@ -50,7 +50,6 @@ INTERFACE_ENDPOINTS = frozenset(
     }
 )
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 LARGEST_PREFIX, SMALLEST_PREFIX = 16, 28  # what Amazon VPC accepts for a VPC or subnet
 MIN_AZS = 2
 MAX_PORT = 65535
@@ -80,7 +79,7 @@ def _stage_problems(cfg: StageConfig) -> list[str]:
             f"project: {cfg.project!r} must be 2-20 lowercase letters, digits or hyphens, "
             "starting with a letter (it prefixes stack, bucket and log-group names)"
         )
-    if not _ACCOUNT.match(cfg.account):
+    if not ACCOUNT_ID.match(cfg.account):
         problems.append(f"account: {cfg.account!r} is not a 12-digit AWS account id")
     elif cfg.require_account and cfg.account == PLACEHOLDER_ACCOUNT:
         problems.append(

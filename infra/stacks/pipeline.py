@@ -85,7 +85,6 @@ class PipelineStack(Stack):
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
             ),
         )
-        self.stages = []
         for cfg in stages:
             stage = PlatformStage(self, cfg)
             apply_acknowledgments(cfg, stage.stacks)
@@ -98,7 +97,6 @@ class PipelineStack(Stack):
                 migration.add_step_dependency(approval)  # pre steps otherwise run in parallel
                 pre.insert(0, approval)
             self.pipeline.add_stage(stage, pre=pre, post=[self._health_check(stage, source)])
-            self.stages.append(stage)
         self.pipeline.build_pipeline()
         self._notifications(pipeline)
         self._acknowledge(pipeline)
@@ -146,17 +144,7 @@ class PipelineStack(Stack):
 
     @staticmethod
     def _synth_environment(pipeline: PipelineConfig, stages: list[StageConfig]) -> dict[str, str]:
-        env = {
-            "PLATFORM_PIPELINE": "1",
-            "PLATFORM_REQUIRE_ACCOUNTS": "1",
-            "PLATFORM_PIPELINE_ACCOUNT": pipeline.account,
-            "PLATFORM_PIPELINE_REGION": pipeline.region,
-            "PLATFORM_PIPELINE_CONNECTION_ARN": pipeline.connection_arn,
-            "PLATFORM_PIPELINE_REPOSITORY": pipeline.repository,
-            "PLATFORM_PIPELINE_BRANCH": pipeline.branch,
-            "PLATFORM_PIPELINE_SEPARATE_ACCOUNTS": str(pipeline.separate_accounts).lower(),
-            "PLATFORM_PIPELINE_NOTIFICATION_EMAILS": ",".join(pipeline.notification_emails),
-        }
+        env = pipeline.environment() | {"PLATFORM_REQUIRE_ACCOUNTS": "1"}
         for cfg in stages:
             prefix = f"PLATFORM_{cfg.name.upper()}"
             env |= {f"{prefix}_ACCOUNT": cfg.account, f"{prefix}_REGION": cfg.region}
