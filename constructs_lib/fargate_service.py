@@ -234,12 +234,7 @@ class FargateWebService(Construct):
             targets=[
                 self.service.load_balancer_target(container_name="app", container_port=props.port)
             ],
-            health_check=elbv2.HealthCheck(
-                path=props.health_check_path,
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-                interval=Duration.seconds(15),
-            ),
+            health_check=target_health(props.health_check_path),
             deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
             stickiness_cookie_duration=Duration.days(1) if routing.sticky else None,
         )
@@ -266,13 +261,7 @@ class FargateWebService(Construct):
             targets=[
                 self.service.load_balancer_target(container_name="app", container_port=props.port)
             ],
-            health_check=elbv2.HealthCheck(
-                protocol=elbv2.Protocol.HTTP,
-                path=props.health_check_path,
-                healthy_threshold_count=2,
-                unhealthy_threshold_count=3,
-                interval=Duration.seconds(15),
-            ),
+            health_check=target_health(props.health_check_path, elbv2.Protocol.HTTP),
             deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
         )
         target_group.set_attribute("stickiness.enabled", "true")
@@ -310,6 +299,17 @@ class FargateWebService(Construct):
                 time_zone=scaling.time_zone,
             )
         return scalable
+
+
+def target_health(path: str, protocol: elbv2.Protocol | None = None) -> elbv2.HealthCheck:
+    """The load balancer's view of a task: two passes in, three failures out, every 15 s."""
+    return elbv2.HealthCheck(
+        protocol=protocol,
+        path=path,
+        healthy_threshold_count=2,
+        unhealthy_threshold_count=3,
+        interval=Duration.seconds(15),
+    )
 
 
 def cron_schedule(cron: str) -> appscaling.Schedule:

@@ -164,10 +164,7 @@ class ComputeStack(PlatformStack):
             deletion_protection=compute.load_balancer_deletion_protection,
             idle_timeout=Duration.seconds(compute.idle_timeout_seconds),
         )
-        # The access-log bucket's policy (data stack) already admits ELB log delivery under alb/.
-        alb.set_attribute("access_logs.s3.enabled", "true")
-        alb.set_attribute("access_logs.s3.bucket", self.data.access_logs.bucket_name)
-        alb.set_attribute("access_logs.s3.prefix", "alb")
+        self._access_logs(alb, "alb")
         denied = elbv2.ListenerAction.fixed_response(
             403, content_type="text/plain", message_body="Forbidden"
         )
@@ -220,9 +217,7 @@ class ComputeStack(PlatformStack):
             cross_zone_enabled=True,
             deletion_protection=compute.load_balancer_deletion_protection,
         )
-        nlb.set_attribute("access_logs.s3.enabled", "true")
-        nlb.set_attribute("access_logs.s3.bucket", self.data.access_logs.bucket_name)
-        nlb.set_attribute("access_logs.s3.prefix", "nlb")
+        self._access_logs(nlb, "nlb")
         self.websocket_load_balancer = nlb
         return nlb.add_listener(
             "Tls",
@@ -231,6 +226,13 @@ class ComputeStack(PlatformStack):
             certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
             ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
         )
+
+    def _access_logs(self, load_balancer: elbv2.BaseLoadBalancer, prefix: str) -> None:
+        """Set as attributes: the data stack's bucket policy already admits log delivery under
+        alb/ and nlb/, so CDK's log_access_logs must not add grants of its own."""
+        load_balancer.set_attribute("access_logs.s3.enabled", "true")
+        load_balancer.set_attribute("access_logs.s3.bucket", self.data.access_logs.bucket_name)
+        load_balancer.set_attribute("access_logs.s3.prefix", prefix)
 
     # -- services -------------------------------------------------------------------------
 
