@@ -44,6 +44,8 @@ NOTIFIER_CODE = Path(__file__).resolve().parents[2] / "lambda_src" / "chat_notif
 MINUTE = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
 GIB = 1024**3
+ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 FSBP = "standards/aws-foundational-security-best-practices/v/1.0.0"
 CONFIG_RULES = {
     "S3BucketPublicReadProhibited": config.ManagedRuleIdentifiers.S3_BUCKET_PUBLIC_READ_PROHIBITED,
@@ -111,7 +113,7 @@ class ObservabilityStack(PlatformStack):
         severity: str,
         description: str,
         *,
-        below: bool = False,
+        comparison: cloudwatch.ComparisonOperator = ABOVE,
         periods: int = 2,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
@@ -123,11 +125,7 @@ class ObservabilityStack(PlatformStack):
             threshold=threshold,
             evaluation_periods=periods,
             datapoints_to_alarm=periods,
-            comparison_operator=(
-                cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
-                if below
-                else cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
-            ),
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         action = actions.SnsAction(self.topics[severity])
@@ -323,7 +321,7 @@ class ObservabilityStack(PlatformStack):
                 t.rds_free_storage_gib * GIB,
                 "critical",
                 f"Less than {t.rds_free_storage_gib} GiB of database storage left",
-                below=True,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             )
         if data.read_replica is not None:
             self._alarm(
@@ -430,18 +428,20 @@ class ObservabilityStack(PlatformStack):
         self._alarm(
             "worker-errors",
             errors,
-            t.lambda_errors_per_5_min - 0.5,
+            t.lambda_errors_per_5_min,
             "warning",
             "Worker invocations fail",
             periods=1,
+            comparison=AT_LEAST,  # thresholds are counts: "N or more per 5 minutes"
         )
         self._alarm(
             "worker-throttles",
             throttles,
-            t.lambda_throttles_per_5_min - 0.5,
+            t.lambda_throttles_per_5_min,
             "warning",
             "Worker throttled at its reserved concurrency",
             periods=1,
+            comparison=AT_LEAST,  # thresholds are counts: "N or more per 5 minutes"
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
