@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from constructs_lib.alarms import AT_LEAST, notifying_alarm
 from infra.config import StageConfig
 from infra.stacks.base import PlatformStack
 from infra.stacks.cdn import CdnStack
@@ -76,16 +76,15 @@ class EdgeAlarmsStack(PlatformStack):
                 "WAF blocks a surge of requests",
             ),
         ):
-            alarm = cloudwatch.Alarm(
+            notifying_alarm(
                 self,
                 f"Alarm-{name}",
-                alarm_name=cfg.resource_name(name),
-                alarm_description=description,
+                name=cfg.resource_name(name),
                 metric=metric,
                 threshold=threshold,
-                evaluation_periods=periods,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                description=description,
+                topic=self.topic,
+                periods=periods,
+                comparison=AT_LEAST,
             )
-            alarm.add_alarm_action(actions.SnsAction(self.topic))
-            alarm.add_ok_action(actions.SnsAction(self.topic))
         self.add_stack_dependency(edge)

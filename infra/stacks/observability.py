@@ -30,6 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib.alarms import ABOVE, AT_LEAST, BELOW, notifying_alarm
 from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.python_function import PythonFunctionProps, python_function
 from infra.config import StageConfig
@@ -44,8 +45,6 @@ NOTIFIER_CODE = Path(__file__).resolve().parents[2] / "lambda_src" / "chat_notif
 MINUTE = Duration.minutes(1)
 FIVE_MINUTES = Duration.minutes(5)
 GIB = 1024**3
-ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
-AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 FSBP = "standards/aws-foundational-security-best-practices/v/1.0.0"
 CONFIG_RULES = {
     "S3BucketPublicReadProhibited": config.ManagedRuleIdentifiers.S3_BUCKET_PUBLIC_READ_PROHIBITED,
@@ -116,22 +115,17 @@ class ObservabilityStack(PlatformStack):
         comparison: cloudwatch.ComparisonOperator = ABOVE,
         periods: int = 2,
     ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
+        return notifying_alarm(
             self,
             f"Alarm-{name}",
-            alarm_name=self.cfg.resource_name(name),
-            alarm_description=description,
+            name=self.cfg.resource_name(name),
             metric=metric,
             threshold=threshold,
-            evaluation_periods=periods,
-            datapoints_to_alarm=periods,
-            comparison_operator=comparison,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            description=description,
+            topic=self.topics[severity],
+            periods=periods,
+            comparison=comparison,
         )
-        action = actions.SnsAction(self.topics[severity])
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
-        return alarm
 
     def _chat_notifier(self) -> None:
         cfg = self.cfg
@@ -321,7 +315,7 @@ class ObservabilityStack(PlatformStack):
                 t.rds_free_storage_gib * GIB,
                 "critical",
                 f"Less than {t.rds_free_storage_gib} GiB of database storage left",
-                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                comparison=BELOW,
             )
         if data.read_replica is not None:
             self._alarm(
