@@ -113,6 +113,16 @@ def test_postgres_read_replica(variants: Synthesized) -> None:
     (replica,) = [i for i in instances if "SourceDBInstanceIdentifier" in i["Properties"]]
     props = replica["Properties"]
     assert props["DBInstanceIdentifier"] == "webplat-dev-db-replica"
+    groups = {
+        lid: lg["Properties"]["LogGroupName"]
+        for lid, lg in resources(template, "AWS::Logs::LogGroup").items()
+        if "db-replica" in lg["Properties"]["LogGroupName"]
+    }
+    assert sorted(groups.values()) == [
+        "/aws/rds/instance/webplat-dev-db-replica/postgresql",
+        "/aws/rds/instance/webplat-dev-db-replica/upgrade",
+    ]
+    assert set(groups) <= set(replica["DependsOn"])  # RDS finds them instead of creating them
     assert "StorageEncrypted" not in props  # inherited from the encrypted source
     assert props["EnablePerformanceInsights"] is True
     assert props["PubliclyAccessible"] is False

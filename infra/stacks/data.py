@@ -17,6 +17,7 @@ from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -126,10 +127,7 @@ class DataStack(PlatformStack):
         identifier = cfg.resource_name("db")
         major = engine_major(db.engine, db.engine_version)
         kind = "cluster" if db.engine.is_aurora else "instance"
-        log_groups = [
-            self.log_group(f"DatabaseLogs-{name}", f"/aws/rds/{kind}/{identifier}/{name}", self.key)
-            for name in LOG_EXPORTS[db.engine]
-        ]
+        log_groups = self._log_exports("DatabaseLogs", f"/aws/rds/{kind}/{identifier}", db)
         master_secret = rds.DatabaseSecret(
             self,
             "DatabaseSecret",
@@ -176,11 +174,15 @@ class DataStack(PlatformStack):
             )
             if db.engine.is_aurora
             else self._postgres_instance(
-                db, identifier=identifier, major=major, tls=tls, props={**shared, **per_instance}
+                db,
+                identifier=identifier,
+                major=major,
+                tls=tls,
+                shared=shared,
+                per_instance=per_instance,
             )
         )
-        for log_group in log_groups:
-            self.database.node.add_dependency(log_group)  # RDS must find them, not create them
+        self.database.node.add_dependency(*log_groups)  # RDS must find them, not create them
 
         assert self.database.secret is not None  # generated above
         self.database_secret: secretsmanager.ISecret = self.database.secret
@@ -256,7 +258,8 @@ class DataStack(PlatformStack):
         identifier: str,
         major: str,
         tls: dict[str, str],
-        props: dict[str, Any],
+        shared: dict[str, Any],
+        per_instance: dict[str, Any],
     ) -> rds.DatabaseInstance:
         engine = rds.DatabaseInstanceEngine.postgres(
             version=rds.PostgresEngineVersion.of(db.engine_version, major)
@@ -283,11 +286,22 @@ class DataStack(PlatformStack):
             backup_retention=Duration.days(db.backup_retention_days),
             preferred_backup_window=db.backup_window,
             delete_automated_backups=False,
-            **props,
+            **shared,
+            **per_instance,
         )
         if db.read_replica:
-            self._read_replica(instance, parameters, db, identifier)
+            self._read_replica(instance, parameters, db, identifier, per_instance)
         return instance
+
+    def _log_exports(
+        self, construct_id: str, prefix: str, db: DatabaseConfig
+    ) -> list[logs.LogGroup]:
+        """Groups for the exported logs, encrypted and retained our way; the instance must
+        depend on them, so RDS writes into them instead of creating (and colliding with) its own."""
+        return [
+            self.log_group(f"{construct_id}-{name}", f"{prefix}/{name}", self.key)
+            for name in LOG_EXPORTS[db.engine]
+        ]
 
     def _read_replica(
         self,
@@ -295,12 +309,10 @@ class DataStack(PlatformStack):
         parameters: rds.IParameterGroup,
         db: DatabaseConfig,
         identifier: str,
+        per_instance: dict[str, Any],
     ) -> None:
         replica_id = f"{identifier}-replica"
-        for name in LOG_EXPORTS[db.engine]:
-            self.log_group(
-                f"ReplicaLogs-{name}", f"/aws/rds/instance/{replica_id}/{name}", self.key
-            )
+        log_groups = self._log_exports("ReplicaLogs", f"/aws/rds/instance/{replica_id}", db)
         self.read_replica = rds.DatabaseInstanceReadReplica(
             self,
             "DatabaseReplica",
@@ -314,19 +326,13 @@ class DataStack(PlatformStack):
             storage_type=rds.StorageType.GP3,  # encryption is inherited from the source
             max_allocated_storage=db.max_allocated_storage_gib,
             cloudwatch_logs_exports=list(LOG_EXPORTS[db.engine]),
-            enable_performance_insights=True,
-            performance_insight_encryption_key=self.key,
-            performance_insight_retention=_insights_retention(
-                db.performance_insights_retention_days
-            ),
             monitoring_interval=Duration.seconds(db.monitoring_interval_seconds),
             multi_az=False,
-            publicly_accessible=False,
-            auto_minor_version_upgrade=True,
             deletion_protection=db.deletion_protection,
             removal_policy=db.removal_policy,
-            ca_certificate=rds.CaCertificate.RDS_CA_RSA2048_G1,
+            **per_instance,
         )
+        self.read_replica.node.add_dependency(*log_groups)  # was missing: RDS could win the race
 
     # -- cache ----------------------------------------------------------------------------
 
