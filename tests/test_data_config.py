@@ -18,24 +18,26 @@ def stage(name: str, **data_changes: Any) -> StageConfig:
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **data_changes))
 
 
+def data_part(name: str, part: str, **changes: Any) -> StageConfig:
+    """The stage with one part of its data config (database, cache, uploads, backup) changed."""
+    current = getattr(default_stages()[name].data, part)
+    return stage(name, **{part: dataclasses.replace(current, **changes)})
+
+
 def database(name: str, **changes: Any) -> StageConfig:
-    cfg = default_stages()[name]
-    return stage(name, database=dataclasses.replace(cfg.data.database, **changes))
+    return data_part(name, "database", **changes)
 
 
 def cache(name: str, **changes: Any) -> StageConfig:
-    cfg = default_stages()[name]
-    return stage(name, cache=dataclasses.replace(cfg.data.cache, **changes))
+    return data_part(name, "cache", **changes)
 
 
 def uploads(name: str, **changes: Any) -> StageConfig:
-    cfg = default_stages()[name]
-    return stage(name, uploads=dataclasses.replace(cfg.data.uploads, **changes))
+    return data_part(name, "uploads", **changes)
 
 
 def backup(name: str, **changes: Any) -> StageConfig:
-    cfg = default_stages()[name]
-    return stage(name, backup=dataclasses.replace(cfg.data.backup, **changes))
+    return data_part(name, "backup", **changes)
 
 
 BAD = [
