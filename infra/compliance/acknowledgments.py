@@ -33,6 +33,11 @@ class Ack:
     """The resource exists only with some configuration (said in the reason): may match nothing."""
 
 
+XRAY_WRITE = (
+    "X-Ray active tracing: xray:PutTraceSegments and PutTelemetryRecords support no "
+    "resource-level permissions, so AWS documents Resource * for them."
+)
+
 ACKNOWLEDGMENTS: tuple[Ack, ...] = (
     Ack(
         "network",
@@ -152,8 +157,7 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "observability",
         "ChatNotifier/ServiceRole/DefaultPolicy/Resource",
         "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray active tracing: xray:PutTraceSegments and PutTelemetryRecords support no "
-        "resource-level permissions, so AWS documents Resource * for them.",
+        XRAY_WRITE,
     ),
     Ack(
         "observability",
@@ -460,8 +464,7 @@ ACKNOWLEDGMENTS: tuple[Ack, ...] = (
         "compute",
         "Worker/ServiceRole/DefaultPolicy/Resource",
         "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray active tracing: xray:PutTraceSegments and PutTelemetryRecords support no "
-        "resource-level permissions, so AWS documents Resource * for them.",
+        XRAY_WRITE,
     ),
     Ack(
         "compute",
