@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib.durations import days
 from constructs_lib.retention import RETENTION_BY_DAYS
 
 
@@ -31,7 +33,7 @@ def encryption_key(scope: Construct, construct_id: str, props: KeyProps) -> kms.
         alias=f"alias/{props.alias}",
         description=props.description,
         enable_key_rotation=True,
-        pending_window=Duration.days(props.pending_window_days),
+        pending_window=days(props.pending_window_days),
         removal_policy=props.removal_policy,
     )
 
@@ -53,17 +55,12 @@ class EncryptedLogGroup(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: EncryptedLogGroupProps) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=props.name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        arn_of, logs_service = _log_facts(scope)
+        arn = arn_of(props.name)
         props.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"CloudWatchLogs-{props.name}",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                principals=[logs_service],
                 actions=[
                     "kms:Encrypt*",
                     "kms:Decrypt*",
@@ -83,3 +80,26 @@ class EncryptedLogGroup(Construct):
             retention=RETENTION_BY_DAYS[props.retention_days],
             removal_policy=props.removal_policy,
         )
+
+
+def _log_facts(scope: Construct) -> tuple[Callable[[str], str], iam.ServicePrincipal]:
+    """The stack's log-group ARN maker and CloudWatch Logs principal, made once per stack (each
+    is a few jsii round trips, and a stack has a dozen log groups)."""
+    stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+    facts: tuple[Callable[[str], str], iam.ServicePrincipal] | None = getattr(
+        stack, "_log_facts", None
+    )
+    if facts is None:
+        marker = "LOG-GROUP-NAME"
+        template = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=marker,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        facts = (
+            lambda name: template.replace(marker, name),
+            iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"),
+        )
+        stack._log_facts = facts  # type: ignore[attr-defined]
+    return facts

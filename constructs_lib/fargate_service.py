@@ -1,8 +1,11 @@
-"""A Fargate service behind an ALB listener rule, with safe deployments and autoscaling.
+"""A Fargate service behind an ALB listener rule, an NLB listener, or neither (reached through
+ECS Service Connect), with safe deployments and autoscaling.
 
 Secure by default: private subnets without public IPs, read-only root filesystem with a
-writable /tmp volume, a non-root user, deployment circuit breaker with rollback, and an
-alarm on the target group's 5xx responses that rolls a bad deployment back.
+writable /tmp volume, a non-root user, deployment circuit breaker with rollback, and an alarm
+that rolls a bad deployment back. Permissions that have no resource-level scope (X-Ray writes,
+ECS Exec's channels) come from shared managed policies passed in, never from the task role's
+own policy: a wildcard there is always a compliance finding.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, TimeZone
+from aws_cdk import TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -21,9 +24,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-HEALTH_INTERVAL = Duration.seconds(30)
+from constructs_lib.durations import days, minutes, seconds
+
+HEALTH_INTERVAL = seconds(30)
 HEALTH_RETRIES = 3
-HEALTH_START_PERIOD = Duration.seconds(60)
+HEALTH_START_PERIOD = seconds(60)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class RoutingProps:
     listener: elbv2.ApplicationListener
     priority: int
     path_patterns: Sequence[str]
+    host_headers: Sequence[str] = ()
     required_header: tuple[str, str] | None = None
     """(name, value) a request must carry, e.g. CloudFront's origin-verify header."""
     sticky: bool = False
@@ -68,6 +74,23 @@ class NetworkRoutingProps:
 
 
 @dataclass(frozen=True)
+class ServiceConnectProps:
+    namespace: str
+    serves: bool
+    """Other services call this one at http://<discovery_name>:<port>."""
+    discovery_name: str
+    log_group: logs.ILogGroup
+
+
+EXEC_AGENT_PATHS = (
+    ("exec-agents", "/managed-agents"),
+    ("exec-agent-state", "/var/lib/amazon/ssm"),
+    ("exec-agent-logs", "/var/log/amazon/ssm"),
+)
+"""Where ECS Exec's managed agent writes inside the container."""
+
+
+@dataclass(frozen=True)
 class FargateWebServiceProps:
     cluster: ecs.ICluster
     service_name: str
@@ -78,7 +101,8 @@ class FargateWebServiceProps:
     security_group: ec2.ISecurityGroup
     log_group: logs.ILogGroup
     health_check_path: str
-    routing: RoutingProps | NetworkRoutingProps
+    routing: RoutingProps | NetworkRoutingProps | None
+    """None: no load balancer (internal service, reached through Service Connect)."""
     scaling: ScalingProps
     command: Sequence[str] | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -87,7 +111,12 @@ class FargateWebServiceProps:
     user: str | None = "1000"
     min_healthy_percent: int = 100
     max_healthy_percent: int = 200
-    enable_execute_command: bool = False
+    operator_shell: iam.IManagedPolicy | None = None
+    """ECS Exec: the stack's policy for its channels and session logs."""
+    tracing: iam.IManagedPolicy | None = None
+    """With xray_daemon_image: the stack's X-Ray write policy."""
+    service_connect: ServiceConnectProps | None = None
+    health_grace_seconds: int | None = None
     spot_weight: int = 0
     container_health_check: bool = True
     """Probes the health path from inside the task (needs wget in the image)."""
@@ -104,7 +133,12 @@ class FargateWebService(Construct):
             family=props.service_name,
             cpu=props.cpu,
             memory_limit_mib=props.memory_mib,
-            volumes=[ecs.Volume(name="tmp")],
+            volumes=[ecs.Volume(name="tmp")]
+            + (
+                [ecs.Volume(name=volume) for volume, _ in EXEC_AGENT_PATHS]
+                if props.operator_shell is not None
+                else []
+            ),
         )
         health = (
             ecs.HealthCheck(
@@ -116,7 +150,7 @@ class FargateWebService(Construct):
                 interval=HEALTH_INTERVAL,
                 retries=HEALTH_RETRIES,
                 start_period=HEALTH_START_PERIOD,
-                timeout=Duration.seconds(5),
+                timeout=seconds(5),
             )
             if props.container_health_check
             else None
@@ -136,8 +170,18 @@ class FargateWebService(Construct):
         self.container.add_mount_points(
             ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
         )
+        if props.operator_shell is not None:
+            # ECS Exec's agent writes here; AWS documents Exec as unsupported on a read-only
+            # root, and these writable task-storage mounts are the known way to keep both
+            # (aws/containers-roadmap#1359). The root file system stays read-only.
+            self.container.add_mount_points(
+                *(
+                    ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
+                    for volume, path in EXEC_AGENT_PATHS
+                )
+            )
         if props.xray_daemon_image:
-            self._xray_sidecar(props.xray_daemon_image, props.log_group)
+            self._xray_sidecar(props.xray_daemon_image, props.log_group, props.tracing)
         strategies = [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1, base=1)]
         if props.spot_weight:
             strategies.append(
@@ -145,6 +189,9 @@ class FargateWebService(Construct):
                     capacity_provider="FARGATE_SPOT", weight=props.spot_weight
                 )
             )
+        grace = props.health_grace_seconds or int(
+            HEALTH_START_PERIOD.to_seconds() + HEALTH_INTERVAL.to_seconds() * HEALTH_RETRIES
+        )
         self.service = ecs.FargateService(
             self,
             "Service",
@@ -158,26 +205,40 @@ class FargateWebService(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             min_healthy_percent=props.min_healthy_percent,
             max_healthy_percent=props.max_healthy_percent,
-            # Long enough for the container health check to pass before the ALB's verdict counts.
-            health_check_grace_period=Duration.seconds(
-                HEALTH_START_PERIOD.to_seconds() + HEALTH_INTERVAL.to_seconds() * HEALTH_RETRIES
-            ),
-            enable_execute_command=props.enable_execute_command,
+            # Long enough for the container health check to pass before the LB's verdict counts.
+            health_check_grace_period=seconds(grace) if props.routing else None,
             capacity_provider_strategies=strategies,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            service_connect_configuration=_service_connect(props),
         )
-        if isinstance(props.routing, RoutingProps):
-            self.target_group: elbv2.ApplicationTargetGroup | elbv2.NetworkTargetGroup = (
-                self._route(props, props.routing)
-            )
-            failing = self.target_group.metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(1), statistic="Sum"
+        if props.operator_shell is not None:
+            # Set on the resource, with the channel permissions from the shared policy: CDK's own
+            # switch would write them (Resource *) into the task role's policy.
+            cfn_service = self.service.node.default_child
+            assert isinstance(cfn_service, ecs.CfnService)
+            cfn_service.enable_execute_command = True
+            self.task_definition.task_role.add_managed_policy(props.operator_shell)
+        self.target_group: elbv2.ApplicationTargetGroup | elbv2.NetworkTargetGroup | None = None
+        self.deployment_alarm: cloudwatch.Alarm | None = None
+        if props.routing is not None:
+            self._deployment_alarm(props, props.routing)
+        self.scalable = self._scale(props.scaling)
+
+    def _deployment_alarm(
+        self, props: FargateWebServiceProps, routing: RoutingProps | NetworkRoutingProps
+    ) -> None:
+        target_group: elbv2.ApplicationTargetGroup | elbv2.NetworkTargetGroup
+        if isinstance(routing, RoutingProps):
+            target_group = self._route(props, routing)
+            failing = target_group.metrics.http_code_target(
+                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=minutes(1), statistic="Sum"
             )
             threshold, what = 10, "targets answer with 5xx"
         else:
-            self.target_group = self._route_network(props, props.routing)
-            failing = self.target_group.metrics.un_healthy_host_count(period=Duration.minutes(1))
+            target_group = self._route_network(props, routing)
+            failing = target_group.metrics.un_healthy_host_count(period=minutes(1))
             threshold, what = 1, "new targets fail their health checks"
+        self.target_group = target_group
         self.deployment_alarm = cloudwatch.Alarm(
             self,
             "Deployment5xx",
@@ -191,9 +252,11 @@ class FargateWebService(Construct):
         self.service.enable_deployment_alarms(
             [self.deployment_alarm.alarm_name], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
         )
-        self.scalable = self._scale(props.scaling)
 
-    def _xray_sidecar(self, image: str, log_group: logs.ILogGroup) -> None:
+    def _xray_sidecar(
+        self, image: str, log_group: logs.ILogGroup, tracing: iam.IManagedPolicy | None
+    ) -> None:
+        assert tracing is not None, "an X-Ray sidecar needs the stack's tracing policy"
         self.task_definition.add_container(
             "xray-daemon",
             image=ecs.ContainerImage.from_registry(image),
@@ -205,22 +268,14 @@ class FargateWebService(Construct):
             readonly_root_filesystem=True,
         )
         self.container.add_environment("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000")
-        self.task_definition.add_to_task_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],  # X-Ray has no resource-level permissions
-            )
-        )
+        self.task_definition.task_role.add_managed_policy(tracing)
 
     def _route(
         self, props: FargateWebServiceProps, routing: RoutingProps
     ) -> elbv2.ApplicationTargetGroup:
         conditions = [elbv2.ListenerCondition.path_patterns(list(routing.path_patterns))]
+        if routing.host_headers:
+            conditions.append(elbv2.ListenerCondition.host_headers(list(routing.host_headers)))
         if routing.required_header:
             name, value = routing.required_header
             conditions.append(elbv2.ListenerCondition.http_header(name, [value]))
@@ -235,8 +290,8 @@ class FargateWebService(Construct):
                 self.service.load_balancer_target(container_name="app", container_port=props.port)
             ],
             health_check=target_health(props.health_check_path),
-            deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
-            stickiness_cookie_duration=Duration.days(1) if routing.sticky else None,
+            deregistration_delay=seconds(routing.deregistration_delay_seconds),
+            stickiness_cookie_duration=days(1) if routing.sticky else None,
         )
         elbv2.ApplicationListenerRule(
             self,
@@ -262,7 +317,7 @@ class FargateWebService(Construct):
                 self.service.load_balancer_target(container_name="app", container_port=props.port)
             ],
             health_check=target_health(props.health_check_path, elbv2.Protocol.HTTP),
-            deregistration_delay=Duration.seconds(routing.deregistration_delay_seconds),
+            deregistration_delay=seconds(routing.deregistration_delay_seconds),
         )
         target_group.set_attribute("stickiness.enabled", "true")
         target_group.set_attribute("stickiness.type", "source_ip")
@@ -274,8 +329,8 @@ class FargateWebService(Construct):
             min_capacity=scaling.min_tasks, max_capacity=scaling.max_tasks
         )
         cooldowns: dict[str, Any] = {
-            "scale_in_cooldown": Duration.seconds(scaling.scale_in_cooldown_seconds),
-            "scale_out_cooldown": Duration.seconds(scaling.scale_out_cooldown_seconds),
+            "scale_in_cooldown": seconds(scaling.scale_in_cooldown_seconds),
+            "scale_out_cooldown": seconds(scaling.scale_out_cooldown_seconds),
         }
         scalable.scale_on_cpu_utilization(
             "Cpu", target_utilization_percent=scaling.cpu_target_percent, **cooldowns
@@ -301,6 +356,25 @@ class FargateWebService(Construct):
         return scalable
 
 
+def _service_connect(props: FargateWebServiceProps) -> ecs.ServiceConnectProps | None:
+    connect = props.service_connect
+    if connect is None:
+        return None
+    return ecs.ServiceConnectProps(
+        namespace=connect.namespace,
+        services=(
+            [
+                ecs.ServiceConnectService(
+                    port_mapping_name="http", discovery_name=connect.discovery_name, port=props.port
+                )
+            ]
+            if connect.serves
+            else None
+        ),
+        log_driver=ecs.LogDrivers.aws_logs(stream_prefix="connect", log_group=connect.log_group),
+    )
+
+
 def target_health(path: str, protocol: elbv2.Protocol | None = None) -> elbv2.HealthCheck:
     """The load balancer's view of a task: two passes in, three failures out, every 15 s."""
     return elbv2.HealthCheck(
@@ -308,7 +382,7 @@ def target_health(path: str, protocol: elbv2.Protocol | None = None) -> elbv2.He
         path=path,
         healthy_threshold_count=2,
         unhealthy_threshold_count=3,
-        interval=Duration.seconds(15),
+        interval=seconds(15),
     )
 
 

@@ -25,9 +25,7 @@ class PlatformStage(Stage):
         self.network = NetworkStack(self, cfg)
         groups = self.network.security_groups
         dr_region = cfg.data.dr_region
-        self.dr = (
-            DisasterRecoveryStack(self, cfg, dr_region) if cfg.data.has_dr and dr_region else None
-        )
+        self.dr = DisasterRecoveryStack(self, cfg, dr_region) if cfg.has_dr and dr_region else None
         self.data = DataStack(self, cfg, vpc=self.network.vpc, security_groups=groups, dr=self.dr)
         self.compute = ComputeStack(
             self, cfg, vpc=self.network.vpc, security_groups=groups, data=self.data
@@ -36,7 +34,12 @@ class PlatformStage(Stage):
         self.cdn = CdnStack(self, cfg, edge=self.edge, compute=self.compute, data=self.data)
         self.edge_alarms = EdgeAlarmsStack(self, cfg, edge=self.edge, cdn=self.cdn)
         self.observability = ObservabilityStack(
-            self, cfg, network=self.network, compute=self.compute, data=self.data
+            self,
+            cfg,
+            network=self.network,
+            compute=self.compute,
+            data=self.data,
+            edge_alarm_names=self.edge_alarms.critical_alarm_names,
         )
         for key, value in (("Project", cfg.project), ("Stage", cfg.name), ("ManagedBy", "cdk")):
             Tags.of(self).add(key, value)

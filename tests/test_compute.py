@@ -1,4 +1,6 @@
-"""Compute stack guarantees, per stage, read from the synthesized templates."""
+"""Compute guarantees, read from the synthesized templates: the cluster, images and their
+credentials, hardened containers and safe deployments. Routing is in test_load_balancer.py,
+scaling in test_scaling.py, functions and jobs in test_functions.py."""
 
 from __future__ import annotations
 
@@ -7,79 +9,137 @@ from typing import Any
 
 import pytest
 
-from infra.config import default_stages
+from constructs_lib.fargate_service import EXEC_AGENT_PATHS
 from tests.conftest import STAGES
-from tests.synth import Synthesized, Template, resources
+from tests.stacks import CONCERNS, profile_stages
+from tests.synth import Pool, Synthesized, Template, resources
+from tests.templates import actions, one, statements
 
-CONFIGS = {cfg.construct_id: cfg for cfg in default_stages().values()}
+CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 SERVICES = ("web", "api", "ws")
-
-
-def compute(platform: Synthesized, stage: str) -> Template:
-    return platform.template(stage, "compute")
-
-
-def by_prefix(template: Template, resource_type: str, prefix: str) -> dict[str, Any]:
-    (found,) = [
-        r for lid, r in resources(template, resource_type).items() if lid.startswith(prefix)
-    ]
-    return found
+# The container health check (constructs_lib/fargate_service.py), written out: the grace
+# period before the load balancer's checks count is its start period plus interval x retries.
+HEALTH = {"Interval": 30, "Retries": 3, "StartPeriod": 60, "Timeout": 5}
+GRACE = 60 + 30 * 3
 
 
 def container(template: Template, service: str) -> dict[str, Any]:
-    task = by_prefix(template, "AWS::ECS::TaskDefinition", f"Service{service}Task")
-    (definition,) = task["Properties"]["ContainerDefinitions"]
-    return definition  # type: ignore[no-any-return]
+    task = one(template, "AWS::ECS::TaskDefinition", f"Service{service}Task")
+    (app,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "app"]
+    return app  # type: ignore[no-any-return]
+
+
+def service_props(template: Template, service: str) -> dict[str, Any]:
+    return one(template, "AWS::ECS::Service", f"Service{service}Service")["Properties"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cluster_has_container_insights_and_fargate_spot(platform: Synthesized, stage: str) -> None:
-    template = compute(platform, stage)
-    (cluster,) = resources(template, "AWS::ECS::Cluster").values()
-    assert cluster["Properties"]["ClusterSettings"] == [
-        {"Name": "containerInsights", "Value": "enhanced"}
-    ]
-    (providers,) = resources(template, "AWS::ECS::ClusterCapacityProviderAssociations").values()
-    assert set(providers["Properties"]["CapacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
-    has_exec = "ExecuteCommandConfiguration" in cluster["Properties"].get("Configuration", {})
-    assert has_exec is CONFIGS[stage].compute.exec_enabled
+    template = platform.template(stage, "compute")
+    cluster = one(template, "AWS::ECS::Cluster")["Properties"]
+    assert cluster["ClusterName"] == f"webplat-{stage.lower()}-cluster"
+    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enhanced"}]
+    providers = one(template, "AWS::ECS::ClusterCapacityProviderAssociations")["Properties"]
+    assert set(providers["CapacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_repositories(platform: Synthesized, stage: str) -> None:
-    repositories = resources(compute(platform, stage), "AWS::ECR::Repository").values()
-    assert len(repositories) == 3
+def test_repositories_are_immutable_scanned_encrypted_and_pruned(
+    platform: Synthesized, stage: str
+) -> None:
+    cfg = CONFIGS[stage]
+    template = platform.template(stage, "compute")
+    repositories = resources(template, "AWS::ECR::Repository").values()
+    names = {r["Properties"]["RepositoryName"] for r in repositories}
+    assert names == {cfg.repository_name(service) for service in SERVICES}
+    (key_id,) = resources(template, "AWS::KMS::Key")
     for repository in repositories:
         props = repository["Properties"]
         assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert props["ImageTagMutability"] == "IMMUTABLE"
-        assert props["EncryptionConfiguration"]["EncryptionType"] == "KMS"
-        assert '"countNumber":30' in props["LifecyclePolicy"]["LifecyclePolicyText"]
+        assert props["EncryptionConfiguration"] == {
+            "EncryptionType": "KMS",
+            "KmsKey": {"Fn::GetAtt": [key_id, "Arn"]},
+        }
+        (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        assert rule["selection"]["countNumber"] == cfg.compute.ecr_keep_images == 30
+        assert rule["action"] == {"type": "expire"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_placeholders_never_receive_secrets(platform: Synthesized, stage: str) -> None:
+    template = platform.template(stage, "compute")
+    for service in SERVICES:
+        app = container(template, service)
+        assert app["Image"] == "public.ecr.aws/docker/library/busybox:1.36"
+        assert "Secrets" not in app, service
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_release_runs_the_stage_repository_with_its_credentials(pool: Pool, stage: str) -> None:
+    template = pool.result("release").template(stage, "compute")
+    api = container(template, "api")
+    assert f"webplat-{stage.lower()}-api:1.4.1" in json.dumps(api["Image"])
+    secrets = {s["Name"]: json.dumps(s["ValueFrom"]) for s in api["Secrets"]}
+    assert set(secrets) == {
+        "DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD", "REDIS_AUTH_TOKEN", "JWT_SECRET"
+    }  # fmt: skip
+    assert all("database/master" not in value for value in secrets.values())
+    web = container(template, "web")
+    assert {s["Name"] for s in web["Secrets"]} == {"JWT_SECRET"}  # declares no data access
+    # Pull rights on the service's own repository; the registry login from the shared policy.
+    pulls = [s for s in statements(template) if "ecr:BatchGetImage" in actions(s)]
+    assert len(pulls) == len(SERVICES)
+    for pull in pulls:
+        assert f"repository/webplat-{stage.lower()}-" in json.dumps(pull["Resource"])
+    logins = [s for s in statements(template) if "ecr:GetAuthorizationToken" in actions(s)]
+    assert len(logins) == 1  # one EcrAuthorization policy in the stack
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_credentials_never_travel_as_plain_environment(pool: Pool, stage: str) -> None:
+    template = pool.result("release").template(stage, "compute")
+    for service in SERVICES:
+        names = {e["Name"] for e in container(template, service).get("Environment", [])}
+        assert {"STAGE", "PORT"} <= names
+        leaked = {n for n in names if any(w in n for w in ("PASSWORD", "SECRET", "TOKEN"))}
+        assert leaked == set(), service
 
 
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("service", SERVICES)
 def test_containers_are_hardened(platform: Synthesized, stage: str, service: str) -> None:
-    template = compute(platform, stage)
-    definition = container(template, service)
-    assert definition["ReadonlyRootFilesystem"] is True
-    assert definition["User"] == "1000"
-    assert definition["MountPoints"] == [
-        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}
+    cfg = CONFIGS[stage].services[service]
+    template = platform.template(stage, "compute")
+    app = container(template, service)
+    assert app["ReadonlyRootFilesystem"] is cfg.read_only_root_filesystem is True
+    assert app["User"] == cfg.user == "1000"  # never root
+    assert app.get("Privileged", False) is False
+    assert "LinuxParameters" not in app  # no added capabilities
+    assert app["Essential"] is True
+    # The only writable paths are the task's own /tmp, and ECS Exec's agent paths where the
+    # stage lets operators in (AWS: Exec cannot start on a read-only root otherwise).
+    agent = list(EXEC_AGENT_PATHS) if CONFIGS[stage].compute.exec_enabled else []
+    assert app["MountPoints"] == [
+        {"ContainerPath": path, "ReadOnly": False, "SourceVolume": volume}
+        for volume, path in [("tmp", "/tmp"), *agent]
     ]
-    assert definition["LogConfiguration"]["LogDriver"] == "awslogs"
-    assert "HealthCheck" in definition
-    names = {e["Name"] for e in definition.get("Environment", [])}
-    assert not {n for n in names if any(w in n for w in ("PASSWORD", "SECRET", "TOKEN"))}
-    secrets = {s["Name"] for s in definition.get("Secrets", [])}
-    if service in ("api", "ws"):  # the matrix's data clients
-        assert {"DB_PASSWORD", "DB_HOST", "REDIS_AUTH_TOKEN", "JWT_SECRET"} <= secrets
-    else:
-        assert secrets == {"JWT_SECRET"}  # the web tier never sees data credentials
-    cfg = CONFIGS[stage].compute.service(service)
-    assert cfg is not None
-    task = by_prefix(template, "AWS::ECS::TaskDefinition", f"Service{service}Task")["Properties"]
+    task = one(template, "AWS::ECS::TaskDefinition", f"Service{service}Task")["Properties"]
+    assert task["Volumes"] == [{"Name": "tmp"}, *({"Name": volume} for volume, _ in agent)]
     assert (task["Cpu"], task["Memory"]) == (str(cfg.cpu), str(cfg.memory_mib))
+    assert task["RequiresCompatibilities"] == ["FARGATE"]
+    assert task["NetworkMode"] == "awsvpc"
+    logs = app["LogConfiguration"]
+    assert logs["LogDriver"] == "awslogs"
+    log_group = template["Resources"][logs["Options"]["awslogs-group"]["Ref"]]["Properties"]
+    assert log_group["LogGroupName"] == f"/webplat/{stage.lower()}/{service}"
+    assert log_group["RetentionInDays"] == CONFIGS[stage].retention("services")
+    (key_id,) = resources(template, "AWS::KMS::Key")
+    assert log_group["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    health = app["HealthCheck"]
+    assert {k: v for k, v in health.items() if k != "Command"} == HEALTH
+    url = f"http://127.0.0.1:{cfg.port}{cfg.health_check_path}"
+    assert health["Command"] == ["CMD-SHELL", f"wget -q -O /dev/null {url} || exit 1"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -87,204 +147,126 @@ def test_containers_are_hardened(platform: Synthesized, stage: str, service: str
 def test_services_deploy_safely_in_private_subnets(
     platform: Synthesized, stage: str, service: str
 ) -> None:
-    compute_cfg = CONFIGS[stage].compute
-    props = by_prefix(compute(platform, stage), "AWS::ECS::Service", f"Service{service}Service")[
-        "Properties"
-    ]
+    cfg = CONFIGS[stage]
+    spec = cfg.services[service]
+    template = platform.template(stage, "compute")
+    props = service_props(template, service)
+    assert props["ServiceName"] == f"webplat-{stage.lower()}-{service}"
+    assert props["DesiredCount"] == spec.min_tasks
     deployment = props["DeploymentConfiguration"]
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-    assert deployment["Alarms"]["Enable"] is True
-    assert deployment["Alarms"]["Rollback"] is True
-    assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (100, 200)
-    assert (
-        props["HealthCheckGracePeriodSeconds"] == 60 + 30 * 3
-    )  # start period + interval x retries
+    (alarm_id,) = [
+        lid
+        for lid in resources(template, "AWS::CloudWatch::Alarm")
+        if lid.startswith(f"Service{service}Deployment")
+    ]
+    assert deployment["Alarms"] == {
+        "AlarmNames": [{"Ref": alarm_id}],
+        "Enable": True,
+        "Rollback": True,
+    }
+    assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (
+        spec.min_healthy_percent,
+        spec.max_percent,
+    )
+    assert props["HealthCheckGracePeriodSeconds"] == (spec.health_grace_seconds or GRACE)
     network = props["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
-    assert "privateSubnet" in json.dumps(network["Subnets"])
-    assert f"SecurityGroups{service}" in json.dumps(network["SecurityGroups"])
-    assert props["EnableExecuteCommand"] is compute_cfg.exec_enabled
-    spot = {s["CapacityProvider"] for s in props["CapacityProviderStrategy"]}
-    cfg = compute_cfg.service(service)
-    assert cfg is not None
-    assert ("FARGATE_SPOT" in spot) is bool(cfg.spot_weight)
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_load_balancer(platform: Synthesized, stage: str) -> None:
-    template = compute(platform, stage)
-    (alb,) = resources(template, "AWS::ElasticLoadBalancingV2::LoadBalancer").values()
-    props = alb["Properties"]
-    assert props["Scheme"] == "internet-facing"
-    assert "publicSubnet" in json.dumps(props["Subnets"])
-    attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
-    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attributes["idle_timeout.timeout_seconds"] == "120"
-    assert attributes["access_logs.s3.enabled"] == "true"
-    assert attributes["access_logs.s3.prefix"] == "alb"
-    assert attributes["deletion_protection.enabled"] == ("false" if stage == "Dev" else "true")
-    (listener,) = resources(template, "AWS::ElasticLoadBalancingV2::Listener").values()
-    assert listener["Properties"]["Port"] == 80
-    (action,) = listener["Properties"]["DefaultActions"]
-    assert action["FixedResponseConfig"]["StatusCode"] == "403"  # no header, no entry
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_routing_requires_cloudfronts_origin_header(platform: Synthesized, stage: str) -> None:
-    rules = resources(
-        compute(platform, stage), "AWS::ElasticLoadBalancingV2::ListenerRule"
-    ).values()
-    routes = {}
-    for rule in rules:
-        conditions = {c["Field"]: c for c in rule["Properties"]["Conditions"]}
-        header = conditions["http-header"]["HttpHeaderConfig"]
-        assert header["HttpHeaderName"] == "X-Origin-Verify"
-        assert "{{resolve:secretsmanager:" in json.dumps(header["Values"])  # never a literal
-        paths = tuple(conditions["path-pattern"]["PathPatternConfig"]["Values"])
-        routes[paths] = rule["Properties"]["Priority"]
-    assert routes[("/*",)] == max(routes.values())  # the catch-all is evaluated last
-    assert set(routes) == {("/*",), ("/api/*",), ("/ws/*", "/socket.io/*")}
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_websockets_stick_and_drain_longer_than_the_idle_timeout(
-    platform: Synthesized, stage: str
-) -> None:
-    ws = by_prefix(
-        compute(platform, stage), "AWS::ElasticLoadBalancingV2::TargetGroup", "Servicews"
-    )
-    attributes = {a["Key"]: a["Value"] for a in ws["Properties"]["TargetGroupAttributes"]}
-    assert attributes["stickiness.enabled"] == "true"
-    assert int(attributes["deregistration_delay.timeout_seconds"]) > 120
+    subnets = [s["Fn::ImportValue"] for s in network["Subnets"]]
+    assert len(subnets) == len(cfg.network.availability_zones)
+    assert all("privateSubnet" in s for s in subnets)
+    (group,) = network["SecurityGroups"]
+    assert f"SecurityGroups{service}" in group["Fn::ImportValue"]  # its own tier of the matrix
+    assert props.get("EnableExecuteCommand", False) is cfg.compute.exec_enabled
+    weights = {s["CapacityProvider"]: s["Weight"] for s in props["CapacityProviderStrategy"]}
+    assert weights == {
+        "FARGATE": 1,
+        **({"FARGATE_SPOT": spec.spot_weight} if spec.spot_weight else {}),
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("service", SERVICES)
-def test_target_tracking_scaling(platform: Synthesized, stage: str, service: str) -> None:
-    template = compute(platform, stage)
-    cfg = CONFIGS[stage].compute.service(service)
-    assert cfg is not None
-    target = by_prefix(template, "AWS::ApplicationAutoScaling::ScalableTarget", f"Service{service}")
-    assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (
-        cfg.min_tasks,
-        cfg.max_tasks,
+def test_a_deployment_rolls_back_when_its_targets_answer_5xx(
+    platform: Synthesized, stage: str, service: str
+) -> None:
+    template = platform.template(stage, "compute")
+    alarm = one(template, "AWS::CloudWatch::Alarm", f"Service{service}Deployment")["Properties"]
+    assert alarm["AlarmName"] == f"webplat-{stage.lower()}-{service}-deployment-5xx"
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
     )
-    policies = [
-        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
-        for lid, p in resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy").items()
-        if lid.startswith(f"Service{service}")
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 60, 2)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "GreaterThanOrEqualToThreshold",
+        10,
+    )
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    (target_group,) = [
+        lid
+        for lid in resources(template, "AWS::ElasticLoadBalancingV2::TargetGroup")
+        if lid.startswith(f"Service{service}Targets")
     ]
-    metrics = {p["PredefinedMetricSpecification"]["PredefinedMetricType"]: p for p in policies}
-    assert set(metrics) == {
-        "ECSServiceAverageCPUUtilization",
-        "ECSServiceAverageMemoryUtilization",
-        "ALBRequestCountPerTarget",
-    }
-    assert metrics["ECSServiceAverageCPUUtilization"]["TargetValue"] == 70
-    for policy in policies:
-        assert (policy["ScaleOutCooldown"], policy["ScaleInCooldown"]) == (60, 300)
+    assert dimensions["TargetGroup"] == {"Fn::GetAtt": [target_group, "TargetGroupFullName"]}
 
 
-def test_prod_api_scales_up_for_office_hours_in_seoul(platform: Synthesized) -> None:
-    target = by_prefix(
-        compute(platform, "Prod"), "AWS::ApplicationAutoScaling::ScalableTarget", "Serviceapi"
-    )
-    actions = {a["ScheduledActionName"]: a for a in target["Properties"]["ScheduledActions"]}
-    office = actions["office-hours"]
-    assert office["Schedule"] == "cron(0 9 ? * MON-FRI *)"
-    assert office["Timezone"] == "Asia/Seoul"
-    assert office["ScalableTargetAction"] == {"MinCapacity": 4, "MaxCapacity": 10}
-    assert actions["after-hours"]["ScalableTargetAction"]["MinCapacity"] == 2
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_off_hours_scale_non_prod_to_zero(platform: Synthesized, stage: str) -> None:
-    for target in resources(
-        compute(platform, stage), "AWS::ApplicationAutoScaling::ScalableTarget"
-    ).values():
-        names = {a["ScheduledActionName"] for a in target["Properties"].get("ScheduledActions", [])}
-        assert ("OffHoursStop" in names) is (CONFIGS[stage].compute.off_hours is not None)
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_job_queue_and_dead_letters(platform: Synthesized, stage: str) -> None:
-    template, worker = compute(platform, stage), CONFIGS[stage].compute.worker
-    jobs = by_prefix(template, "AWS::SQS::Queue", "JobsDF")["Properties"]
-    dead = by_prefix(template, "AWS::SQS::Queue", "JobsDeadLetters")["Properties"]
-    for queue in (jobs, dead):
-        assert "KmsMasterKeyId" in queue
-    assert (
-        jobs["VisibilityTimeout"]
-        == worker.queue_visibility_timeout_seconds
-        > worker.timeout_seconds
-    )
-    assert jobs["RedrivePolicy"]["maxReceiveCount"] == worker.max_receive_count
-    for policy in resources(template, "AWS::SQS::QueuePolicy").values():
-        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Effect"] == "Deny"
-        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_worker_function(platform: Synthesized, stage: str) -> None:
-    template, worker = compute(platform, stage), CONFIGS[stage].compute.worker
-    (function,) = resources(template, "AWS::Lambda::Function").values()
-    props = function["Properties"]
-    assert props["Runtime"] == "python3.14"
-    assert props["Handler"] == "handler.handler"
-    assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["ReservedConcurrentExecutions"] == worker.reserved_concurrency
-    assert props["Timeout"] == worker.timeout_seconds
-    assert "SecurityGroupsworkers" in json.dumps(props["VpcConfig"])
-    assert "KmsKeyArn" in props
-    (mapping,) = resources(template, "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    (table,) = resources(template, "AWS::DynamoDB::GlobalTable").values()
-    assert table["Properties"]["TimeToLiveSpecification"] == {
-        "AttributeName": "expires_at",
-        "Enabled": True,
-    }
-    assert table["Properties"]["SSESpecification"]["SSEType"] == "KMS"
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_daily_job_runs_at_midnight_seoul(platform: Synthesized, stage: str) -> None:
-    (schedule,) = resources(compute(platform, stage), "AWS::Scheduler::Schedule").values()
-    props = schedule["Properties"]
-    assert (props["ScheduleExpression"], props["ScheduleExpressionTimezone"]) == (
-        "cron(0 0 * * ? *)",
-        "Asia/Seoul",
-    )
-    assert props["Target"]["Arn"]["Fn::GetAtt"][0].startswith("JobsDF")  # the job queue
-    assert json.loads(props["Target"]["Input"]) == {"job_type": "daily-report"}
+def test_credential_refresh_follows_the_application_rotation(platform: Synthesized) -> None:
+    template = platform.template("Prod", "compute")
+    rule = one(template, "AWS::Events::Rule", "AfterRotation")["Properties"]
+    assert rule["EventPattern"]["detail"]["eventName"] == ["RotationSucceeded"]
+    function = one(template, "AWS::Lambda::Function", "CredentialRefresh")["Properties"]
+    env = function["Environment"]["Variables"]
+    assert env["SERVICE_NAMES"] == "webplat-prod-api,webplat-prod-ws"  # those using the database
+    (update,) = [s for s in statements(template) if "ecs:UpdateService" in actions(s)]
+    assert "webplat-prod-web" not in json.dumps(update["Resource"])
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_migration_task_and_pipeline_outputs(platform: Synthesized, stage: str) -> None:
-    template = compute(platform, stage)
-    task = by_prefix(template, "AWS::ECS::TaskDefinition", "MigrationTask")["Properties"]
-    (definition,) = task["ContainerDefinitions"]
-    assert definition["Command"] == ["sh", "-c", "echo no migrations yet"]
-    assert "DB_PASSWORD" in {s["Name"] for s in definition["Secrets"]}
-    assert set(template["Outputs"]) >= {
-        "ClusterName",
-        "MigrationTaskDefinitionArn",
-        "LoadBalancerDnsName",
+    """What the pipeline reads from the stacks to run the migration and check the stage."""
+    data = platform.template(stage, "data")
+    task = one(data, "AWS::ECS::TaskDefinition", "MigrationTask")["Properties"]
+    (migrate,) = task["ContainerDefinitions"]
+    assert migrate["Command"] == list(CONFIGS[stage].compute.migration.command)
+    assert migrate["Command"] == ["sh", "-c", "echo no migrations yet"]
+    assert migrate["ReadonlyRootFilesystem"] is True
+    assert migrate["User"] == "1000"
+    assert data["Outputs"]["MigrationTaskDefinitionArn"]["Value"] == {
+        "Ref": next(iter(resources(data, "AWS::ECS::TaskDefinition")))
     }
-    assert set(platform.template(stage, "network")["Outputs"]) >= {
-        "PrivateSubnetIds",
-        "ApiSecurityGroupId",
-    }
+    compute = platform.template(stage, "compute")
+    assert {"ClusterName", "LoadBalancerDnsName"} <= set(compute["Outputs"])
+    assert {"PrivateSubnetIds", "MigrationSecurityGroupId"} <= set(
+        platform.template(stage, "network")["Outputs"]
+    )
+
+
+def test_the_pipeline_migration_role_trusts_one_step_role(pool: Pool) -> None:
+    # In the data stack: the migration step runs before compute deploys (and exists at all).
+    template = pool.result("pipeline").template("Prod", "data")
+    role = one(template, "AWS::IAM::Role", "PipelineMigrationRole")["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert json.dumps(trust["Principal"]) == json.dumps(
+        {"AWS": "arn:aws:iam::111111111111:role/webplat-prod-migrate-step"}
+    )
+    policy = one(template, "AWS::IAM::ManagedPolicy", "PipelineMigrationPolicy")["Properties"]
+    granted = [a for s in policy["PolicyDocument"]["Statement"] for a in actions(s)]
+    assert "ecs:RegisterTaskDefinition" not in granted  # CloudFormation owns the task definition
+    assert set(granted) == {
+        "cloudformation:DescribeStacks", "ecs:RunTask", "ecs:DescribeTasks", "iam:PassRole"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_no_wildcard_actions_in_compute_roles(platform: Synthesized, stage: str) -> None:
-    for policy in resources(compute(platform, stage), "AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = (
-                statement["Action"]
-                if isinstance(statement["Action"], list)
-                else [statement["Action"]]
-            )
-            wildcards = [a for a in actions if "*" in a]
-            assert wildcards in ([], ["kms:GenerateDataKey*"]), statement  # scheduler's SQS target
+@pytest.mark.parametrize("job", ["default", "release"])
+def test_no_wildcard_actions_in_any_role(pool: Pool, stage: str, job: str) -> None:
+    """No wildcard action anywhere: the scheduler's targets grant exact actions too."""
+    found = {
+        (concern, action)
+        for concern in CONCERNS
+        for statement in statements(pool.result(job).template(stage, concern))
+        for action in actions(statement)
+        if "*" in action
+    }
+    assert found == set()

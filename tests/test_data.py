@@ -1,4 +1,6 @@
-"""Data stack guarantees, per stage, read from the synthesized templates."""
+"""Data tier guarantees, read from the synthesized templates: the database, its logins and
+rotations, the cache, their log groups and the keys that encrypt them. Buckets and backups are
+in test_buckets.py."""
 
 from __future__ import annotations
 
@@ -7,42 +9,40 @@ from typing import Any
 
 import pytest
 
-from infra.config import default_stages
+from infra.config import Retention
 from tests.conftest import STAGES
-from tests.synth import Synthesized, Template, resources
+from tests.stacks import profile_stages
+from tests.synth import Pool, Synthesized, Template, resources
+from tests.templates import mentions, one
 
-CONFIGS = {cfg.construct_id: cfg for cfg in default_stages().values()}
-KEPT = {"Dev": "Delete", "Staging": "Snapshot", "Prod": "Snapshot"}
-
-
-def data(platform: Synthesized, stage: str) -> Template:
-    return platform.template(stage, "data")
+CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 
 
-def one(template: Template, resource_type: str) -> dict[str, Any]:
-    (resource,) = resources(template, resource_type).values()
-    return resource
+def key_ref(template: Template, alias_suffix: str) -> dict[str, Any]:
+    """{"Fn::GetAtt": [key, "Arn"]} of the template's key aliased alias/<prefix>-<suffix>."""
+    (target,) = [
+        a["Properties"]["TargetKeyId"]
+        for a in resources(template, "AWS::KMS::Alias").values()
+        if a["Properties"]["AliasName"].endswith(f"-{alias_suffix}")
+    ]
+    return target  # type: ignore[no-any-return]
 
 
-def key_id(template: Template, alias_suffix: str) -> str:
-    for alias in resources(template, "AWS::KMS::Alias").values():
-        if alias["Properties"]["AliasName"].endswith(alias_suffix):
-            return str(alias["Properties"]["TargetKeyId"]["Fn::GetAtt"][0])
-    raise AssertionError(f"no key aliased *{alias_suffix}")
-
-
-def by_key(template: Template, alias_suffix: str) -> dict[str, str]:
-    return {"Fn::GetAtt": [key_id(template, alias_suffix), "Arn"]}  # type: ignore[dict-item]
+def deletion_policy(retention: Retention) -> str:
+    """CloudFormation's DeletionPolicy (and UpdateReplacePolicy) for a configured retention."""
+    return {"destroy": "Delete", "snapshot": "Snapshot", "retain": "Retain"}[retention.value]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_postgres_instance(platform: Synthesized, stage: str) -> None:
-    template, db = data(platform, stage), CONFIGS[stage].data.database
-    instance = one(template, "AWS::RDS::DBInstance")
-    props = instance["Properties"]
-    assert props["Engine"] == "postgres"
-    assert props["EngineVersion"] == db.engine_version
-    assert props["DBInstanceClass"] == f"db.{db.instance_class}"
+    db = CONFIGS[stage].data.database
+    template = platform.template(stage, "data")
+    database = one(template, "AWS::RDS::DBInstance", "Database")
+    props = database["Properties"]
+    assert props["DBInstanceIdentifier"] == f"webplat-{stage.lower()}-db"
+    assert (props["Engine"], props["EngineVersion"]) == ("postgres", db.engine_version)
+    assert props["DBInstanceClass"] == db.instance_class
+    assert props["DBName"] == db.database_name
     assert props["MultiAZ"] is db.multi_az
     assert props["StorageType"] == "gp3"
     assert (props["AllocatedStorage"], props["MaxAllocatedStorage"]) == (
@@ -50,11 +50,15 @@ def test_postgres_instance(platform: Synthesized, stage: str) -> None:
         db.max_allocated_storage_gib,
     )
     assert props["StorageEncrypted"] is True
-    assert props["KmsKeyId"] == by_key(template, "-data")
+    assert props["KmsKeyId"] == key_ref(template, "data")
     assert props["EnableIAMDatabaseAuthentication"] is True
     assert props["EnablePerformanceInsights"] is True
-    assert props["PerformanceInsightsKMSKeyId"] == by_key(template, "-data")
-    assert props["MonitoringInterval"] == 60
+    assert props["PerformanceInsightsKMSKeyId"] == key_ref(template, "data")
+    assert props["PerformanceInsightsRetentionPeriod"] == db.performance_insights_retention_days
+    assert props["MonitoringInterval"] == db.monitoring_interval_seconds == 60
+    assert "monitoring.rds.amazonaws.com" in json.dumps(
+        template["Resources"][props["MonitoringRoleArn"]["Fn::GetAtt"][0]]
+    )
     assert props["EnableCloudwatchLogsExports"] == ["postgresql", "upgrade"]
     assert props["BackupRetentionPeriod"] == db.backup_retention_days
     assert props["PreferredBackupWindow"] == db.backup_window
@@ -62,212 +66,255 @@ def test_postgres_instance(platform: Synthesized, stage: str) -> None:
     assert props["DeletionProtection"] is db.deletion_protection
     assert props["DeleteAutomatedBackups"] is False
     assert props["PubliclyAccessible"] is False
-    assert instance["DeletionPolicy"] == instance["UpdateReplacePolicy"] == KEPT[stage]
+    assert (
+        database["DeletionPolicy"]
+        == database["UpdateReplacePolicy"]
+        == deletion_policy(db.removal_policy)
+    )
     (group,) = props["VPCSecurityGroups"]
-    assert "SecurityGroupsdatabase" in json.dumps(group)  # the matrix's database group
+    assert "SecurityGroupsdatabase" in group["Fn::ImportValue"]  # the matrix's database group
+    subnets = template["Resources"][props["DBSubnetGroupName"]["Ref"]]["Properties"]["SubnetIds"]
+    assert len(subnets) == len(CONFIGS[stage].network.availability_zones)
+    assert all("isolatedSubnet" in s["Fn::ImportValue"] for s in subnets)
+
+
+@pytest.mark.parametrize(
+    ("stage", "multi_az", "protected"),
+    [("Dev", False, False), ("Staging", True, True), ("Prod", True, True)],
+)
+def test_database_availability_per_stage(
+    platform: Synthesized, stage: str, multi_az: bool, protected: bool
+) -> None:
+    props = one(platform.template(stage, "data"), "AWS::RDS::DBInstance")["Properties"]
+    assert (props["MultiAZ"], props["DeletionProtection"]) == (multi_az, protected)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_database_forces_tls(platform: Synthesized, stage: str) -> None:
-    parameters = one(data(platform, stage), "AWS::RDS::DBParameterGroup")["Properties"]
-    assert parameters["Parameters"]["rds.force_ssl"] == "1"
+    template = platform.template(stage, "data")
+    (group_id,) = resources(template, "AWS::RDS::DBParameterGroup")
+    parameters = template["Resources"][group_id]["Properties"]
+    assert parameters["Family"] == "postgres16"
+    assert parameters["Parameters"] == {
+        "rds.force_ssl": "1",
+        **CONFIGS[stage].data.database.parameters,
+    }
     assert parameters["Parameters"]["max_connections"] == "200"
+    database = one(template, "AWS::RDS::DBInstance")["Properties"]
+    assert database["DBParameterGroupName"] == {"Ref": group_id}
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_master_secret_is_encrypted_kept_and_rotated(platform: Synthesized, stage: str) -> None:
-    template = data(platform, stage)
-    secrets = resources(template, "AWS::SecretsManager::Secret")
-    assert len(secrets) == 4  # database master, cache AUTH token, app secrets, origin header
-    for secret in secrets.values():
-        assert secret["Properties"]["KmsKeyId"] == by_key(template, "-data")
-        assert secret["DeletionPolicy"] == ("Delete" if stage == "Dev" else "Retain")
-    rotation = one(template, "AWS::SecretsManager::RotationSchedule")["Properties"]
-    assert rotation["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
-    hosted = rotation["HostedRotationLambda"]
-    assert hosted["RotationType"] == "PostgreSQLSingleUser"
-    assert "SecurityGroupsrotation" in json.dumps(hosted["VpcSecurityGroupIds"])
-    assert template["Transform"].startswith("AWS::SecretsManager-")  # hosted rotation
+def test_secrets_are_encrypted_kept_and_the_master_rotates(
+    platform: Synthesized, stage: str
+) -> None:
+    cfg = CONFIGS[stage]
+    template = platform.template(stage, "data")
+    secrets = resources(template, "AWS::SecretsManager::Secret").values()
+    assert {s["Properties"]["Name"] for s in secrets} == {
+        cfg.secret_name(suffix)
+        for suffix in ("database/master", "database/app", "cache/auth-token", "origin-verify")
+    } | {cfg.secret_name(f"app/{name}") for name in cfg.secrets}
+    for secret in secrets:
+        assert secret["Properties"]["KmsKeyId"] == key_ref(template, "data")
+        assert secret["DeletionPolicy"] == deletion_policy(cfg.removal_policy)
+    rotations = {
+        r["Properties"]["HostedRotationLambda"]["RotationType"]: r["Properties"]
+        for r in resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    }
+    days = cfg.data.database.credential_rotation_days
+    for rotation in rotations.values():
+        assert rotation["RotationRules"] == {"ScheduleExpression": f"rate({days} days)"}
+        hosted = rotation["HostedRotationLambda"]
+        assert "SecurityGroupsrotation" in hosted["VpcSecurityGroupIds"]["Fn::ImportValue"]
+        assert hosted["KmsKeyArn"] == key_ref(template, "data")
+    assert rotations["PostgreSQLSingleUser"]["RotationRules"] == {
+        "ScheduleExpression": "rate(30 days)"
+    }
+    assert template["Transform"] == ["AWS::SecretsManager-2024-09-16"]  # hosted rotation
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_application_has_its_own_login_with_alternating_rotation(
+    platform: Synthesized, stage: str
+) -> None:
+    template = platform.template(stage, "data")
+    secrets = {
+        s["Properties"]["Name"]: (lid, s)
+        for lid, s in resources(template, "AWS::SecretsManager::Secret").items()
+    }
+    master_id, _ = secrets[f"webplat/{stage.lower()}/database/master"]
+    _, app = secrets[f"webplat/{stage.lower()}/database/app"]
+    generated = json.dumps(app["Properties"]["GenerateSecretString"]["SecretStringTemplate"])
+    assert '\\"username\\":\\"app_user\\"' in generated
+    # The alternating rotation logs in as master to swap users.
+    assert '\\"masterarn\\":\\"' in generated
+    (attachment,) = [
+        lid
+        for lid, a in resources(template, "AWS::SecretsManager::SecretTargetAttachment").items()
+        if mentions(a["Properties"]["SecretId"], master_id)
+    ]
+    assert mentions(app["Properties"]["GenerateSecretString"], master_id)
+    rotations = {
+        r["Properties"]["HostedRotationLambda"]["RotationType"]: r
+        for r in resources(template, "AWS::SecretsManager::RotationSchedule").values()
+    }
+    assert set(rotations) == {"PostgreSQLSingleUser", "PostgreSQLMultiUser"}
+    multi = rotations["PostgreSQLMultiUser"]
+    assert multi["Properties"]["RotateImmediatelyOnUpdate"] is False  # the bootstrap goes first
+    assert multi["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
+    # The bootstrap creates app_user (as master) before its rotation may run.
+    (bootstrap_id,) = resources(template, "Custom::DatabaseBootstrap")
+    assert bootstrap_id in multi["DependsOn"]
+    bootstrap = template["Resources"][bootstrap_id]["Properties"]
+    assert bootstrap["AppUsername"] == "app_user"
+    # The attached secret: the master login with the instance's host and port.
+    assert mentions(bootstrap["MasterSecretArn"], attachment)
+
+
+def test_the_migration_task_logs_in_as_master_and_services_never_do(pool: Pool) -> None:
+    release = pool.result("release")
+    data_template = release.template("Prod", "data")
+    task = one(data_template, "AWS::ECS::TaskDefinition", "MigrationTask")
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert {s["Name"] for s in container["Secrets"]} == {
+        "DB_HOST", "DB_PORT", "DB_USERNAME", "DB_PASSWORD"
+    }  # fmt: skip
+    master = next(
+        lid
+        for lid, s in resources(data_template, "AWS::SecretsManager::Secret").items()
+        if s["Properties"]["Name"] == "webplat/prod/database/master"
+    )
+    (attached,) = [  # the master login with the instance's host and port
+        lid
+        for lid, a in resources(
+            data_template, "AWS::SecretsManager::SecretTargetAttachment"
+        ).items()
+        if mentions(a["Properties"]["SecretId"], master)
+    ]
+    assert all(mentions(s["ValueFrom"], attached) for s in container["Secrets"])
+    # The image is the release of the migration service, from the stage's own repository.
+    assert "webplat-prod-api:1.4.1" in json.dumps(container["Image"])
+    assert "database/master" not in json.dumps(release.template("Prod", "compute"))
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_log_groups_exist_before_rds_and_cache_write_to_them(
     platform: Synthesized, stage: str
 ) -> None:
-    template = data(platform, stage)
-    names = {
-        lg["Properties"]["LogGroupName"]: lg
-        for lg in resources(template, "AWS::Logs::LogGroup").values()
+    cfg = CONFIGS[stage]
+    template = platform.template(stage, "data")
+    groups = resources(template, "AWS::Logs::LogGroup")
+    by_name = {g["Properties"]["LogGroupName"]: lid for lid, g in groups.items()}
+    s = stage.lower()
+    writers = {
+        f"/aws/rds/instance/webplat-{s}-db/postgresql",
+        f"/aws/rds/instance/webplat-{s}-db/upgrade",
+        f"/webplat/{s}/cache/slow-log",
+        f"/webplat/{s}/cache/engine-log",
     }
-    expected = {
-        "/aws/rds/instance/webplat-{s}-db/postgresql",
-        "/aws/rds/instance/webplat-{s}-db/upgrade",
-        "/webplat/{s}/cache/slow-log",
-        "/webplat/{s}/cache/engine-log",
+    ours = {f"/webplat/{s}/{n}" for n in ("db-bootstrap", "db-bootstrap-provider", "migrations")}
+    assert set(by_name) == writers | ours
+    for group in groups.values():
+        assert group["Properties"]["KmsKeyId"] == key_ref(template, "data")
+        assert group["Properties"]["RetentionInDays"] == cfg.retention("database")
+        assert group["DeletionPolicy"] == deletion_policy(cfg.removal_policy)
+    # CloudFormation creates them first, so RDS does not create its own unencrypted ones.
+    database = one(template, "AWS::RDS::DBInstance")
+    assert {by_name[n] for n in writers if n.startswith("/aws/rds/")} <= set(database["DependsOn"])
+    cache = one(template, "AWS::ElastiCache::ReplicationGroup")["Properties"]
+    delivered = {
+        c["LogType"]: c["DestinationDetails"]["CloudWatchLogsDetails"]["LogGroup"]
+        for c in cache["LogDeliveryConfigurations"]
     }
-    assert set(names) == {name.format(s=stage.lower()) for name in expected}
-    for log_group in names.values():
-        assert log_group["Properties"]["KmsKeyId"] == by_key(template, "-data")
-        assert log_group["Properties"]["RetentionInDays"] == CONFIGS[stage].log_retention_days
+    assert delivered == {
+        "slow-log": {"Ref": by_name[f"/webplat/{s}/cache/slow-log"]},
+        "engine-log": {"Ref": by_name[f"/webplat/{s}/cache/engine-log"]},
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_cache(platform: Synthesized, stage: str) -> None:
-    template, cache = data(platform, stage), CONFIGS[stage].data.cache
+def test_cache_requires_tls_and_auth(platform: Synthesized, stage: str) -> None:
+    cache_cfg = CONFIGS[stage].data.cache
+    template = platform.template(stage, "data")
     group = one(template, "AWS::ElastiCache::ReplicationGroup")
     props = group["Properties"]
-    assert (props["Engine"], props["EngineVersion"]) == (cache.engine, cache.engine_version)
-    assert props["CacheNodeType"] == cache.node_type
-    assert props["ReplicasPerNodeGroup"] == cache.replicas_per_shard
-    assert props["MultiAZEnabled"] is cache.multi_az
-    assert props["AutomaticFailoverEnabled"] is (cache.replicas_per_shard > 0)
+    assert props["ReplicationGroupId"] == f"webplat-{stage.lower()}-cache"
+    assert (props["Engine"], props["EngineVersion"]) == (
+        cache_cfg.engine.value,
+        cache_cfg.engine_version,
+    )
+    assert props["CacheNodeType"] == cache_cfg.node_type
+    assert (props["NumNodeGroups"], props["ReplicasPerNodeGroup"]) == (
+        cache_cfg.shards,
+        cache_cfg.replicas_per_shard,
+    )
+    assert props["MultiAZEnabled"] is cache_cfg.multi_az
+    assert props["AutomaticFailoverEnabled"] is (cache_cfg.replicas_per_shard > 0)
     assert props["TransitEncryptionEnabled"] is True
     assert props["TransitEncryptionMode"] == "required"
     assert props["AtRestEncryptionEnabled"] is True
-    assert props["KmsKeyId"] == by_key(template, "-data")
-    assert "{{resolve:secretsmanager:" in json.dumps(props["AuthToken"])  # never a literal
-    assert props["SnapshotRetentionLimit"] == cache.snapshot_retention_days
-    assert {c["LogType"] for c in props["LogDeliveryConfigurations"]} == {"slow-log", "engine-log"}
-    assert group["DeletionPolicy"] == KEPT[stage]
-
-
-def buckets(template: Template) -> dict[str, dict[str, Any]]:
-    return {
-        lid.rstrip("0123456789ABCDEF"): b
-        for lid, b in resources(template, "AWS::S3::Bucket").items()
-    }
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_buckets_are_private_encrypted_versioned_and_logged(
-    platform: Synthesized, stage: str
-) -> None:
-    template = data(platform, stage)
-    found = buckets(template)
-    assert set(found) == {"AccessLogsBucket", "UploadsBucket", "AssetsBucket", "BackupsBucket"}
-    logs_bucket_id = next(
-        lid for lid in resources(template, "AWS::S3::Bucket") if lid.startswith("AccessLogs")
-    )
-    for name, bucket in found.items():
-        props = bucket["Properties"]
-        assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
-        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
-        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-        algorithm = rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
-        assert algorithm == ("AES256" if name == "AccessLogsBucket" else "aws:kms"), name
-        if name != "AccessLogsBucket":
-            assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_bucket_id}
-        assert bucket["DeletionPolicy"] == ("Delete" if stage == "Dev" else "Retain")
-    assert "Custom::S3AutoDeleteObjects" not in json.dumps(template)
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_bucket_policies_require_tls_1_2(platform: Synthesized, stage: str) -> None:
-    policies = resources(data(platform, stage), "AWS::S3::BucketPolicy").values()
-    assert len(policies) == 4
-    for policy in policies:
-        conditions = [
-            s.get("Condition", {})
-            for s in policy["Properties"]["PolicyDocument"]["Statement"]
-            if s["Effect"] == "Deny"
-        ]
-        assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
-        assert {"NumericLessThan": {"s3:TlsVersion": 1.2}} in conditions
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_uploads_lifecycle_follows_config(platform: Synthesized, stage: str) -> None:
-    uploads = CONFIGS[stage].data.uploads
-    (rule,) = buckets(data(platform, stage))["UploadsBucket"]["Properties"][
-        "LifecycleConfiguration"
-    ]["Rules"]
-    assert [(t["StorageClass"], t["TransitionInDays"]) for t in rule["Transitions"]] == [
-        ("STANDARD_IA", uploads.infrequent_access_after_days),
-        ("GLACIER", uploads.glacier_after_days),
-    ]
-    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == uploads.noncurrent_expiry_days
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_access_log_bucket_accepts_load_balancer_and_cloudfront_logs(
-    platform: Synthesized, stage: str
-) -> None:
-    template = data(platform, stage)
-    props = buckets(template)["AccessLogsBucket"]["Properties"]
-    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerPreferred"}]
-    statements = [
-        s
-        for p in resources(template, "AWS::S3::BucketPolicy").values()
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    (alb,) = [s for s in statements if s.get("Sid") == "LoadBalancerAccessLogs"]
-    assert "600734575887" in json.dumps(alb["Principal"])  # ELB's account in ap-northeast-2
-
-
-def test_prod_uploads_replicate_to_the_dr_region(platform: Synthesized) -> None:
-    prod = CONFIGS["Prod"]
-    props = buckets(data(platform, "Prod"))["UploadsBucket"]["Properties"]
-    (rule,) = props["ReplicationConfiguration"]["Rules"]
-    destination = rule["Destination"]
-    assert destination["Bucket"] == f"arn:aws:s3:::{prod.replica_bucket_name}"
-    assert "ReplicaKmsKeyID" in destination["EncryptionConfiguration"]
-    assert rule["SourceSelectionCriteria"]["SseKmsEncryptedObjects"] == {"Status": "Enabled"}
-    dr = platform.template("Prod", "dr")
-    (replica,) = [
-        b for b in resources(dr, "AWS::S3::Bucket").values() if b["Properties"].get("BucketName")
-    ]
-    assert replica["Properties"]["BucketName"] == prod.replica_bucket_name
-    assert replica["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    for stage in ("Dev", "Staging"):
-        assert (
-            "ReplicationConfiguration"
-            not in buckets(data(platform, stage))["UploadsBucket"]["Properties"]
-        )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_backup_plan(platform: Synthesized, stage: str) -> None:
-    template, plan_cfg = data(platform, stage), CONFIGS[stage].data.backup
-    vault = one(template, "AWS::Backup::BackupVault")
-    assert vault["Properties"]["EncryptionKeyArn"] == by_key(template, "-backup")
-    assert key_id(template, "-backup") != key_id(template, "-data")  # backups outlive a lost key
-    rules = {
-        r["RuleName"]: r
-        for r in one(template, "AWS::Backup::BackupPlan")["Properties"]["BackupPlan"][
-            "BackupPlanRule"
-        ]
-    }
-    assert rules["Daily"]["Lifecycle"]["DeleteAfterDays"] == plan_cfg.daily_retention_days
-    assert rules["Daily"]["EnableContinuousBackup"] is True
-    optional = {
-        "Weekly": plan_cfg.weekly_retention_days,
-        "Monthly": plan_cfg.monthly_retention_days,
-    }
-    assert set(rules) == {"Daily"} | {name for name, days in optional.items() if days}
-    copies = [c for r in rules.values() for c in r.get("CopyActions", [])]
-    assert bool(copies) is plan_cfg.copy_to_dr
-    selection = one(template, "AWS::Backup::BackupSelection")["Properties"]["BackupSelection"]
-    text = json.dumps(selection["Resources"])
-    assert "DatabaseB269D8BB" in text  # the database
-    assert "UploadsBucket" in text
-
-
-def test_prod_keeps_35_days_of_daily_backups_and_copies_them(platform: Synthesized) -> None:
-    rules = one(data(platform, "Prod"), "AWS::Backup::BackupPlan")["Properties"]["BackupPlan"][
-        "BackupPlanRule"
-    ]
-    daily = next(r for r in rules if r["RuleName"] == "Daily")
-    assert daily["Lifecycle"]["DeleteAfterDays"] == 35
-    (copy,) = daily["CopyActions"]
+    assert props["KmsKeyId"] == key_ref(template, "data")
+    token = json.dumps(props["AuthToken"])
+    assert "{{resolve:secretsmanager:" in token  # never a literal
+    assert "CacheAuthToken" in token
+    assert props["Port"] == cache_cfg.port == 6379
+    assert props["SnapshotRetentionLimit"] == cache_cfg.snapshot_retention_days
+    assert props["SnapshotWindow"] == cache_cfg.snapshot_window
+    assert props["PreferredMaintenanceWindow"] == cache_cfg.maintenance_window
+    (security_group,) = props["SecurityGroupIds"]
+    assert "SecurityGroupscache" in security_group["Fn::ImportValue"]
     assert (
-        copy["DestinationBackupVaultArn"]
-        == "arn:aws:backup:ap-northeast-1:000000000000:backup-vault:webplat-prod-vault-dr"
+        group["DeletionPolicy"]
+        == group["UpdateReplacePolicy"]
+        == (deletion_policy(cache_cfg.removal_policy))
     )
+
+
+@pytest.mark.parametrize(("stage", "multi_az"), [("Dev", False), ("Staging", True), ("Prod", True)])
+def test_cache_is_multi_az_where_the_stage_needs_it(
+    platform: Synthesized, stage: str, multi_az: bool
+) -> None:
+    props = one(platform.template(stage, "data"), "AWS::ElastiCache::ReplicationGroup")
+    assert props["Properties"]["MultiAZEnabled"] is multi_az
+    assert props["Properties"]["ReplicasPerNodeGroup"] == (1 if multi_az else 0)
+
+
+def test_reference_architectures_synthesize_their_data_plans(pool: Pool) -> None:
+    """E-commerce: Aurora MySQL writer + 1 reader. Workshop: Redis 2 shards x 1 replica.
+    Meeting assistant: PostgreSQL 16 on gp3, 20 GiB growing to 100 GiB."""
+    commerce = pool.result("commerce").template("Prod", "data")
+    cluster = one(commerce, "AWS::RDS::DBCluster")["Properties"]
+    assert (cluster["Engine"], cluster["EngineVersion"]) == (
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.09.0",
+    )
+    members = resources(commerce, "AWS::RDS::DBInstance").values()
+    assert sorted(m["Properties"]["PromotionTier"] for m in members) == [0, 2]  # writer, reader
+    workshop = pool.result("workshop").template("Prod", "data")
+    cache = one(workshop, "AWS::ElastiCache::ReplicationGroup")["Properties"]
+    assert (cache["Engine"], cache["ClusterMode"]) == ("redis", "enabled")
+    assert (cache["NumNodeGroups"], cache["ReplicasPerNodeGroup"]) == (2, 1)
+    meeting = pool.result("meeting").template("Prod", "data")
+    database = one(meeting, "AWS::RDS::DBInstance")["Properties"]
+    assert (database["Engine"], database["EngineVersion"]) == ("postgres", "16.9")
+    assert (database["AllocatedStorage"], database["MaxAllocatedStorage"]) == ("20", 100)
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_key_rotates(platform: Synthesized, stage: str) -> None:
-    for stack in platform.stacks:
-        if stack.stage == stage:
-            for key in resources(stack.template, "AWS::KMS::Key").values():
-                assert key["Properties"]["EnableKeyRotation"] is True
+    keys = [
+        (stack.concern, key)
+        for stack in platform.stacks
+        if stack.stage == stage
+        for key in resources(stack.template, "AWS::KMS::Key").values()
+    ]
+    assert {concern for concern, _ in keys} >= {"network", "data", "compute", "observability"}
+    for concern, key in keys:
+        assert key["Properties"]["EnableKeyRotation"] is True, concern
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_backups_outlive_a_lost_data_key(platform: Synthesized, stage: str) -> None:
+    template = platform.template(stage, "data")
+    assert key_ref(template, "backup") != key_ref(template, "data")

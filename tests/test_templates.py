@@ -1,4 +1,5 @@
-"""Template review: one JSON snapshot per stack per stage, stable across code changes; cfn-lint."""
+"""Template review: one JSON snapshot per stack per stage per profile, stable across code
+changes (asset hashes scrubbed), and cfn-lint over every job's templates."""
 
 from __future__ import annotations
 
@@ -6,24 +7,36 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
-from aws_cdk import aws_lambda as lambda_
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.conftest import STACK_KEYS
-from tests.synth import Synthesized, Template, normalize, unexpected_lint_findings
+from tests.jobs import JOBS
+from tests.stacks import every_stack, stack_keys
+from tests.synth import Pool, Template, normalize
 
 
-@pytest.mark.parametrize(("stage", "concern"), STACK_KEYS)
+@pytest.mark.parametrize(("profile", "stage", "concern"), every_stack())
 def test_template_snapshot(
-    platform: Synthesized, stage: str, concern: str, snapshot: SnapshotAssertion
+    pool: Pool, profile: str, stage: str, concern: str, snapshot: SnapshotAssertion
 ) -> None:
-    template = normalize(platform.template(stage, concern))
+    template = normalize(pool.result(profile).template(stage, concern))
     assert template == snapshot(extension_class=JSONSnapshotExtension)
 
 
+@pytest.mark.parametrize("profile", sorted({p for p, _, _ in every_stack()}))
+def test_every_expected_stack_and_nothing_else(pool: Pool, profile: str) -> None:
+    assert sorted(pool.result(profile).by_key) == sorted(stack_keys(profile))
+
+
+@pytest.mark.parametrize("job", [job.name for job in JOBS])
+def test_cfn_lint_has_no_errors_and_only_accepted_warnings(pool: Pool, job: str) -> None:
+    assert pool.result(job).lint == []
+
+
 def _lambda_template(code_dir: Path, source: str) -> Template:
+    from aws_cdk import App, Stack  # noqa: PLC0415
+    from aws_cdk import aws_lambda as lambda_  # noqa: PLC0415
+
     (code_dir / "index.py").write_text(source)
     app = App()
     stack = Stack(app, "S")
@@ -47,8 +60,3 @@ def test_code_changes_do_not_churn_snapshots(tmp_path: Path) -> None:
     assert before != after
     assert normalize(before) == normalize(after)
     assert "<asset-hash>.zip" in json.dumps(normalize(after))
-
-
-def test_cfn_lint_has_no_errors_and_only_accepted_warnings(platform: Synthesized) -> None:
-    assert len(platform.stacks) == len(STACK_KEYS)
-    assert unexpected_lint_findings(platform) == []

@@ -1,7 +1,7 @@
 """Times `cdk synth` of the whole platform against an empty CDK app, same CLI, same machine.
 
 The empty app is what `cdk init app --language python` generates; both run through the pinned
-CLI and Node from package.json and this virtualenv, warm, best and median of N runs.
+CLI and Node from package.json and this virtualenv, warm, alternately, median of N runs each.
 """
 
 from __future__ import annotations
@@ -16,17 +16,25 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 3
+RUNS = 5
 
 
-def _time_synth(cwd: Path, runs: int) -> list[float]:
-    timings = []
+def _time_synth(cwd: Path) -> float:
+    shutil.rmtree(cwd / "cdk.out", ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(["cdk", "synth", "--quiet"], cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def _interleaved(empty: Path, runs: int) -> tuple[list[float], list[float]]:
+    """One untimed warm-up each, then the two apps alternately: a slow spell of a shared
+    machine lands on both, not on one."""
+    _time_synth(empty), _time_synth(ROOT)
+    baseline, platform = [], []
     for _ in range(runs):
-        shutil.rmtree(cwd / "cdk.out", ignore_errors=True)
-        start = time.perf_counter()
-        subprocess.run(["cdk", "synth", "--quiet"], cwd=cwd, check=True, capture_output=True)
-        timings.append(time.perf_counter() - start)
-    return timings
+        baseline.append(_time_synth(empty))
+        platform.append(_time_synth(ROOT))
+    return baseline, platform
 
 
 def main() -> int:
@@ -42,8 +50,7 @@ def main() -> int:
         settings = json.loads((empty / "cdk.json").read_text())
         settings["app"] = f"{sys.executable} app.py"
         (empty / "cdk.json").write_text(json.dumps(settings))
-        baseline = _time_synth(empty, RUNS)
-    platform = _time_synth(ROOT, RUNS)
+        baseline, platform = _interleaved(empty, RUNS)
     base, full = statistics.median(baseline), statistics.median(platform)
     print(f"empty CDK app  cdk synth: median {base:.1f}s  runs {[round(t, 1) for t in baseline]}")
     print(f"full platform  cdk synth: median {full:.1f}s  runs {[round(t, 1) for t in platform]}")

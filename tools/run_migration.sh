@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs a stage's database migration with the image about to be deployed, before its services
-# roll. Called by the delivery pipeline's pre-deploy step with:
-#   ROLE_ARN       role in the stage account that may run the migration task
+# Runs a stage's database migration between its data and compute stacks: the data stack has just
+# registered the migration task revision with the release's image; the services roll after it.
+# Called by the delivery pipeline's migration step with:
+#   ROLE_ARN       the stage's pipeline-migrate role (trusts only this step's role)
 #   STAGE_REGION   the stage's region
-#   COMPUTE_STACK  compute stack name (outputs ClusterName, MigrationTaskDefinitionArn)
-#   NETWORK_STACK  network stack name (outputs PrivateSubnetIds, ApiSecurityGroupId)
-#   IMAGE          image the migration container must run
-# A stage that was never deployed has no database to migrate: the step then succeeds.
+#   DATA_STACK     outputs MigrationTaskDefinitionArn
+#   COMPUTE_STACK  outputs ClusterName
+#   NETWORK_STACK  outputs PrivateSubnetIds, MigrationSecurityGroupId
+# The task runs exactly as CloudFormation registered it: no new revision, no overrides.
+# A stage whose compute stack was never deployed has no cluster yet: the step then succeeds.
 set -euo pipefail
 
 creds=$(aws sts assume-role --role-arn "$ROLE_ARN" --role-session-name "migrate-$(date +%s)" \
@@ -21,28 +23,25 @@ output() {  # output STACK KEY
     --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
 }
 
-if ! aws cloudformation describe-stacks --stack-name "$COMPUTE_STACK" >/dev/null 2>&1; then
-  echo "$COMPUTE_STACK is not deployed yet: first deployment, nothing to migrate"
-  exit 0
+# Only "does not exist" means a first deployment; any other error (throttling, a missing
+# permission) must fail the step, never skip the migration.
+if ! described=$(aws cloudformation describe-stacks --stack-name "$COMPUTE_STACK" 2>&1 >/dev/null); then
+  if grep -q "does not exist" <<<"$described"; then
+    echo "$COMPUTE_STACK is not deployed yet: first deployment, nothing to migrate"
+    exit 0
+  fi
+  echo "$described" >&2
+  exit 1
 fi
 cluster=$(output "$COMPUTE_STACK" ClusterName)
-current=$(output "$COMPUTE_STACK" MigrationTaskDefinitionArn)
+revision=$(output "$DATA_STACK" MigrationTaskDefinitionArn)
 subnets=$(output "$NETWORK_STACK" PrivateSubnetIds)
-group=$(output "$NETWORK_STACK" ApiSecurityGroupId)
-
-# Same task definition, new image: register it as the next revision of the family.
-aws ecs describe-task-definition --task-definition "$current" --query taskDefinition --output json \
-  | jq --arg image "$IMAGE" '
-      .containerDefinitions |= map(if .name == "migrate" then .image = $image else . end)
-      | {family, taskRoleArn, executionRoleArn, networkMode, containerDefinitions, volumes,
-         requiresCompatibilities, cpu, memory}' > /tmp/migrate-task.json
-revision=$(aws ecs register-task-definition --cli-input-json file:///tmp/migrate-task.json \
-  --query taskDefinition.taskDefinitionArn --output text)
+group=$(output "$NETWORK_STACK" MigrationSecurityGroupId)
 
 task=$(aws ecs run-task --cluster "$cluster" --task-definition "$revision" --launch-type FARGATE \
   --network-configuration "awsvpcConfiguration={subnets=[$subnets],securityGroups=[$group],assignPublicIp=DISABLED}" \
   --query 'tasks[0].taskArn' --output text)
-echo "migration task $task ($IMAGE) on $cluster"
+echo "migration task $task ($revision) on $cluster"
 aws ecs wait tasks-stopped --cluster "$cluster" --tasks "$task"
 code=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" \
   --query "tasks[0].containers[?name=='migrate'].exitCode | [0]" --output text)

@@ -1,18 +1,20 @@
-"""Stage configuration: typed, immutable, validated before any construct is built."""
+"""Configuration: typed, immutable, validated before any construct is built.
 
-from infra.config.loader import load_stages
-from infra.config.model import NetworkConfig, PortsConfig, StageConfig, SubnetTierConfig
-from infra.config.primitives import PLACEHOLDER_ACCOUNT, ConfigError, Tier
-from infra.config.stages import default_stages
+A product is a profile (infra/profiles/<name>.toml) of stages; `load_stages` reads the selected
+profile and stages with their context and environment overrides.
+"""
+
+from infra.config.base import ConfigError, Retention
+from infra.config.loader import Loaded, build_stage, derive, load_profile, load_stages
+from infra.config.stage import StageConfig
 
 __all__ = [
-    "PLACEHOLDER_ACCOUNT",
     "ConfigError",
-    "NetworkConfig",
-    "PortsConfig",
+    "Loaded",
+    "Retention",
     "StageConfig",
-    "SubnetTierConfig",
-    "Tier",
-    "default_stages",
+    "build_stage",
+    "derive",
+    "load_profile",
     "load_stages",
 ]

@@ -1,71 +1,441 @@
-"""Applies account/region overrides from CDK context or the environment to the stage defaults.
+"""Stage configurations from a profile, in layers, each later one winning:
 
-Precedence: context (`cdk synth -c prod.account=123456789012`), then environment
-(`PLATFORM_PROD_ACCOUNT`), then the defaults in stages.py. No AWS call is made.
+  platform defaults (the config types) < preset (dev/staging/prod in presets.toml)
+  < the profile's shared settings < its [stages.<name>] < context (-c) < environment (PLATFORM_*)
+
+Context wins over environment because it is what was typed for this run. Every key of every
+layer is checked against the types (did-you-mean on typos), and a stage layer or override may
+change a declared service, function, bucket, secret or job but never add or drop one.
+No AWS call is made.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
+import difflib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from infra.config.model import StageConfig
-from infra.config.primitives import TRUTHY, ConfigError
-from infra.config.stages import default_stages
-from infra.config.validation import STAGE_NAMES
+from pydantic import ValidationError
 
-ContextGetter = Callable[[str], Any]
+from infra.config.base import ConfigError, parse_bool, validation_problems
+from infra.config.overrides import (
+    COLLECTIONS,
+    DEFAULTS,
+    OverrideError,
+    coerce,
+    entry_model,
+    env_path,
+    nest,
+    resolve,
+)
+from infra.config.pipeline import PIPELINE_FIELDS
+from infra.config.stage import StageConfig, shared_account_problems
+
+PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+DEFAULT_PROFILE = "default"
+GLOBAL_KEYS = ("profile", "stages", "require_accounts", "pipeline")
+Layer = dict[str, Any]
 
 
-def load_stages(context: ContextGetter, environ: Mapping[str, str]) -> list[StageConfig]:
-    """The selected stages (`-c stages=dev,prod`, default all), validated, in promotion order."""
-    selected = _selected(context("stages") or environ.get("PLATFORM_STAGES"))
-    require_account = (
-        str(context("require_accounts") or environ.get("PLATFORM_REQUIRE_ACCOUNTS", "")).lower()
-        in TRUTHY
-    )
-    defaults = default_stages()
-    return [_override(defaults[name], context, environ, require_account) for name in selected]
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    gaps: tuple[str, ...]
+    shared: Layer
+    stages: dict[str, Layer]
+    """Stage name -> its layer, in promotion order."""
+
+    def preset(self, stage: str) -> str:
+        preset = self.stages[stage].get("preset", stage)
+        assert isinstance(preset, str)
+        return preset
 
 
-def _selected(value: Any) -> list[str]:
-    if not value:
-        return list(STAGE_NAMES)
-    names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value)]
-    unknown = [n for n in names if n not in STAGE_NAMES]
+@dataclass
+class Loaded:
+    stages: list[StageConfig]
+    warnings: list[str] = field(default_factory=list)
+    sources: dict[str, dict[tuple[str, ...], str]] = field(default_factory=dict)
+    """Stage -> path -> the layer that set it (for `make config`)."""
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILES.glob("*.toml") if p.stem != "presets")
+
+
+@cache
+def load_profile(name: str) -> Profile:
+    path = PROFILES / f"{name}.toml"
+    if name == "presets" or not path.is_file():
+        raise ConfigError(
+            f"profile: unknown profile {name!r}; valid: {', '.join(profile_names())} "
+            "(each is a file in infra/profiles/)"
+        )
+    raw = _toml(path)
+    meta = raw.pop("profile", {})
+    unknown = sorted(set(meta) - {"description", "gaps"})
     if unknown:
-        listed = ", ".join(map(repr, unknown))
-        raise ConfigError(f"stages: unknown stage(s) {listed}; valid: {', '.join(STAGE_NAMES)}")
-    return [n for n in STAGE_NAMES if n in names]
-
-
-def _override(
-    cfg: StageConfig, context: ContextGetter, environ: Mapping[str, str], require_account: bool
-) -> StageConfig:
-    def setting(key: str) -> Any:
-        env_key = f"PLATFORM_{cfg.name.upper()}_{key.upper().replace('.', '_')}"
-        value = context(f"{cfg.name}.{key}")
-        return value if value not in (None, "") else environ.get(env_key) or None
-
-    azs = setting("availability_zones")
-    network = cfg.network
-    if azs:
-        azs_tuple = tuple(a.strip() for a in (azs.split(",") if isinstance(azs, str) else azs))
-        network = dataclasses.replace(network, availability_zones=azs_tuple)
-    # A new build rolls out by tag alone: `-c prod.api.image_tag=1.4.2` (or the env variable).
-    services = tuple(
-        dataclasses.replace(service, image_tag=str(tag))
-        if (tag := setting(f"{service.name}.image_tag"))
-        else service
-        for service in cfg.compute.services
+        raise ConfigError(
+            f"profile {name}: [profile] holds only description and gaps, not {', '.join(unknown)}"
+            " (put settings before the [profile] table, or in their own tables)"
+        )
+    stages = raw.pop("stages", {})
+    if not stages:
+        raise ConfigError(f"profile {name}: declare at least one [stages.<name>] table")
+    return Profile(
+        name=name,
+        description=str(meta.get("description", "")),
+        gaps=tuple(meta.get("gaps", ())),
+        shared=raw,
+        stages=stages,
     )
-    # replace() re-runs validation on the combined result.
-    return dataclasses.replace(
-        cfg,
-        account=str(setting("account") or cfg.account),
-        region=str(setting("region") or cfg.region),
-        network=network,
-        compute=dataclasses.replace(cfg.compute, services=services),
-        require_account=require_account,
+
+
+@cache
+def presets() -> dict[str, Layer]:
+    return _toml(PROFILES / "presets.toml")
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path.name}: not valid TOML ({err})") from err
+
+
+# -- the public entry points -------------------------------------------------------------------
+
+
+CARRIED = "PLATFORM_CONTEXT"
+"""JSON object of stage settings, read as context (below real -c values): how the pipeline's
+own synth gets every setting the pipeline was deployed with."""
+
+
+def carried_settings(context: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    """What a later synth elsewhere (the pipeline's) needs to load the same stages: the stage
+    settings from the context (as PLATFORM_CONTEXT) and the PLATFORM_<STAGE>_* variables."""
+    stage_keys = {
+        key: value
+        for key, value in {**_carried(environ), **context}.items()
+        if "." in key and not key.startswith(("@", "pipeline.", "aws:")) and ":" not in key
+    }
+    variables = {
+        name: value
+        for name, value in environ.items()
+        if name.startswith("PLATFORM_")
+        and name.removeprefix("PLATFORM_")
+        not in ("PROFILE", "STAGES", "REQUIRE_ACCOUNTS", "CONTEXT")
+        and not name.startswith("PLATFORM_PIPELINE")
+    }
+    return variables | ({CARRIED: json.dumps(stage_keys, sort_keys=True)} if stage_keys else {})
+
+
+def _carried(environ: Mapping[str, str]) -> dict[str, Any]:
+    text = environ.get(CARRIED)
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            f'{CARRIED}: not JSON ({err.msg}); e.g. {{"prod.account": "123456789012"}}'
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{CARRIED}: must be a JSON object of <stage>.<path> settings")
+    return value
+
+
+def load_stages(context: Mapping[str, Any], environ: Mapping[str, str]) -> Loaded:
+    """The selected stages of the selected profile, validated, in promotion order. `context` is
+    every CDK context value (`app.node.get_all_context()`)."""
+    context = {**_carried(environ), **context}
+    profile_name = str(_setting(context, environ, "profile", "PLATFORM_PROFILE") or DEFAULT_PROFILE)
+    profile = load_profile(profile_name)
+    problems: list[str] = []
+
+    def attempt(step: Any, *args: Any) -> Any:
+        try:
+            return step(*args)
+        except ConfigError as err:
+            problems.extend(err.problems)
+            return None
+
+    selected = attempt(_selected, profile, _setting(context, environ, "stages", "PLATFORM_STAGES"))
+    require = attempt(
+        parse_bool,
+        "require_accounts",
+        _setting(context, environ, "require_accounts", "PLATFORM_REQUIRE_ACCOUNTS"),
+    )
+    overrides = attempt(_overrides, profile, context, environ)
+    if problems:
+        raise ConfigError(*problems)
+    loaded = Loaded(stages=[])
+    for stage in selected:
+        try:
+            cfg, sources = build_stage(
+                profile, stage, overrides.get(stage, []), require_account=require
+            )
+        except ConfigError as err:
+            problems += err.problems
+            continue
+        loaded.stages.append(cfg)
+        loaded.sources[stage] = sources
+        loaded.warnings += cfg.warnings()
+    problems += shared_account_problems(loaded.stages)
+    if problems:
+        raise ConfigError(*problems)
+    return loaded
+
+
+def build_stage(
+    profile: Profile,
+    stage: str,
+    overrides: Iterable[tuple[str, Layer]] = (),
+    *,
+    require_account: bool = False,
+) -> tuple[StageConfig, dict[tuple[str, ...], str]]:
+    """One stage from its layers; `overrides` are (source, layer) pairs applied last."""
+    preset_name = profile.preset(stage)
+    if preset_name not in presets():
+        raise ConfigError(
+            f"{stage}.preset: unknown preset {preset_name!r}; valid: {', '.join(presets())}"
+        )
+    stage_layer = {k: v for k, v in profile.stages[stage].items() if k != "preset"}
+    layers: list[tuple[str, Layer]] = [
+        (f"preset {preset_name}", presets()[preset_name]),
+        (f"profile {profile.name}", profile.shared),
+        (f"profile {profile.name} [stages.{stage}]", stage_layer),
+        *overrides,
+    ]
+    problems = _undeclared(profile, stage, layers[2:])
+    merged: Layer = {}
+    sources: dict[tuple[str, ...], str] = {}
+    for source, layer in layers:
+        merged = deep_merge(merged, layer)
+        for path in _leaves(layer):
+            sources[path] = source
+    merged = _apply_defaults(merged, problems, stage)
+    merged |= {"name": stage, "profile": profile.name}
+    if require_account:
+        merged["require_account"] = True
+    if problems:
+        raise ConfigError(*problems)
+    return validate_stage(merged), sources
+
+
+def validate_stage(data: Mapping[str, Any]) -> StageConfig:
+    """Types first (pydantic), then every check that spans fields; all problems at once."""
+    name = str(data.get("name", "stage"))
+    try:
+        cfg = StageConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(*validation_problems(err, StageConfig, name)) from None
+    problems = cfg.all_problems()
+    if problems:
+        raise ConfigError(*problems)
+    return cfg
+
+
+def derive(cfg: StageConfig, **changes: Any) -> StageConfig:
+    """A validated copy with dotted-path changes: derive(cfg, **{"network.nat_gateways": 1})."""
+    data = cfg.model_dump(mode="python", exclude_unset=False)
+    for dotted, value in changes.items():
+        data = deep_merge(data, nest(tuple(dotted.split(".")), value))
+    return validate_stage(data)
+
+
+# -- layers ------------------------------------------------------------------------------------
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> Layer:
+    """`overlay` onto `base`, table by table. An empty table replaces what is there: `jobs = {}`
+    means no jobs, not "no change"."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and value and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _leaves(layer: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for key, value in layer.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and value:
+            paths += _leaves(value, path)
+        else:
+            paths.append(path)
+    return paths
+
+
+def _undeclared(profile: Profile, stage: str, layers: list[tuple[str, Layer]]) -> list[str]:
+    """Stage layers and overrides may change, never add, services, functions and the rest."""
+    problems = []
+    for source, layer in layers:
+        for collection in COLLECTIONS:
+            declared = profile.shared.get(collection, {})
+            for key in layer.get(collection, {}):
+                if key not in declared:
+                    close = difflib.get_close_matches(key, declared, n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    problems.append(
+                        f"{stage}.{collection}.{key}: not declared by profile {profile.name} "
+                        f"({source}){hint}; declare it once in the profile's [{collection}] and "
+                        "change per stage only what differs"
+                    )
+    return problems
+
+
+def _apply_defaults(merged: Layer, problems: list[str], stage: str) -> Layer:
+    """service_defaults / function_defaults sit beneath every entry of their collection."""
+    result = dict(merged)
+    for defaults_key, collection in DEFAULTS.items():
+        defaults = result.pop(defaults_key, {})
+        entries = result.get(collection, {})
+        if not defaults or not entries:
+            continue
+        known = entry_model(collection).model_fields
+        unknown = [k for k in defaults if k not in known]
+        problems += [f"{stage}.{defaults_key}.{k}: unknown key" for k in unknown]
+        result[collection] = {
+            name: deep_merge({k: v for k, v in defaults.items() if k in known}, entry)
+            for name, entry in entries.items()
+        }
+    return result
+
+
+# -- context and environment -------------------------------------------------------------------
+
+
+def _setting(context: Mapping[str, Any], environ: Mapping[str, str], key: str, env: str) -> Any:
+    value = context.get(key)
+    return value if value not in (None, "") else environ.get(env)
+
+
+def _selected(profile: Profile, value: Any) -> list[str]:
+    names = list(profile.stages)
+    if not value:
+        return names
+    wanted = [n.strip().lower() for n in (value.split(",") if isinstance(value, str) else value)]
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise ConfigError(
+            f"stages: unknown stage(s) {', '.join(map(repr, unknown))} in profile "
+            f"{profile.name}; valid: {', '.join(names)}"
+        )
+    return [n for n in names if n in wanted]
+
+
+def _declared(profile: Profile) -> dict[str, set[str]]:
+    return {c: set(profile.shared.get(c, {})) for c in COLLECTIONS}
+
+
+def _overrides(
+    profile: Profile, context: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, list[tuple[str, Layer]]]:
+    """Per stage: the environment's layer, then the context's (context wins)."""
+    stages = {s.lower(): s for s in profile.stages}
+    declared = _declared(profile)
+    per_stage: dict[str, list[tuple[str, Layer]]] = {s: [] for s in profile.stages}
+    problems: list[str] = []
+    for variable in sorted(environ):
+        if not variable.startswith("PLATFORM_"):
+            continue
+        rest = variable.removeprefix("PLATFORM_")
+        if rest in ("PROFILE", "STAGES", "REQUIRE_ACCOUNTS", "PIPELINE", "CONTEXT") or (
+            rest.startswith("PIPELINE_")
+            and rest.removeprefix("PIPELINE_").lower() in PIPELINE_FIELDS
+        ):
+            continue
+        tokens = rest.lower().split("_")
+        stage = stages.get(tokens[0])
+        path = env_path(tokens[1:], declared) if stage else None
+        if stage is None or path is None:
+            problems.append(_unknown_variable(variable, profile))
+            continue
+        _add(
+            per_stage,
+            stage,
+            source=f"environment {variable}",
+            path=path,
+            value=environ[variable],
+            declared=declared,
+            problems=problems,
+        )
+    for key, value in sorted(context.items(), key=lambda kv: kv[0]):
+        if key.startswith("@") or ":" in key or key in GLOBAL_KEYS:
+            continue
+        if key.startswith("pipeline."):
+            if key.removeprefix("pipeline.") not in PIPELINE_FIELDS:
+                problems.append(
+                    f"{key}: unknown key; valid: "
+                    + ", ".join(f"pipeline.{f}" for f in PIPELINE_FIELDS)
+                )
+            continue
+        head, _, rest_key = key.partition(".")
+        stage = stages.get(head.lower())
+        if stage is None or not rest_key:
+            close = difflib.get_close_matches(head, [*GLOBAL_KEYS, *profile.stages], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{key}: unknown context key{hint} (settings are <stage>.<path> for stages "
+                f"{', '.join(profile.stages)}, or {', '.join(GLOBAL_KEYS)})"
+            )
+            continue
+        _add(
+            per_stage,
+            stage,
+            source="context",
+            path=tuple(rest_key.split(".")),
+            value=value,
+            declared=declared,
+            problems=problems,
+        )
+    if problems:
+        raise ConfigError(*problems)
+    return per_stage
+
+
+def _add(
+    per_stage: dict[str, list[tuple[str, Layer]]],
+    stage: str,
+    *,
+    source: str,
+    path: tuple[str, ...],
+    value: Any,
+    declared: dict[str, set[str]],
+    problems: list[str],
+) -> None:
+    try:
+        canonical, annotation = resolve(path, declared)
+        typed = coerce(value, annotation, f"{stage}.{'.'.join(canonical)}")
+    except OverrideError as err:
+        problems.append(f"{stage}.{err}")
+        return
+    per_stage[stage].append((source, nest(canonical, typed)))
+
+
+def _unknown_variable(variable: str, profile: Profile) -> str:
+    known = [
+        "PLATFORM_PROFILE",
+        "PLATFORM_STAGES",
+        "PLATFORM_REQUIRE_ACCOUNTS",
+        "PLATFORM_PIPELINE",
+    ]
+    known += [f"PLATFORM_PIPELINE_{f.upper()}" for f in PIPELINE_FIELDS]
+    known += [f"PLATFORM_{s.upper()}_ACCOUNT" for s in profile.stages]
+    close = difflib.get_close_matches(variable, known, n=1, cutoff=0.7)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return (
+        f"{variable}: unknown setting{hint} (stage settings are PLATFORM_<STAGE>_<PATH>, e.g. "
+        f"PLATFORM_{next(iter(profile.stages)).upper()}_NETWORK_NAT_GATEWAYS, for stages "
+        f"{', '.join(profile.stages)})"
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from infra.config.loader import ContextGetter
-from infra.config.primitives import ACCOUNT_ID, EMAIL, PLACEHOLDER_ACCOUNT, TRUTHY, ConfigError
-from infra.config.validation import known_regions
+from pydantic import Field, ValidationError
+
+from infra.config import aws
+from infra.config.base import ConfigError, Model, parse_bool, validation_problems
 
 _CONNECTION = re.compile(
     r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:"
@@ -23,38 +23,33 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9._/-]+(?<![/.])$")
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    account: str = PLACEHOLDER_ACCOUNT
+class PipelineConfig(Model):
+    account: str = Field(default=aws.PLACEHOLDER_ACCOUNT, examples=["111111111111"])
     """The tooling account that runs the pipeline."""
     region: str = "ap-northeast-2"
-    connection_arn: str = ""
+    connection_arn: str = Field(
+        default="", examples=["arn:aws:codeconnections:ap-northeast-2:111111111111:connection/..."]
+    )
     """CodeConnections (GitHub) connection, created and authorised once in the console."""
-    repository: str = ""
+    repository: str = Field(default="", examples=["acme/webplat"])
     """owner/name on GitHub."""
     branch: str = "main"
     separate_accounts: bool = True
-    """Require dev, staging and prod in three different accounts, none the tooling one."""
+    """Require every stage in its own account, none the tooling one."""
     notification_emails: tuple[str, ...] = ()
 
     def environment(self) -> dict[str, str]:
         """The PLATFORM_PIPELINE_* variables `load_pipeline` reads back into this config."""
-        values = {
-            "account": self.account,
-            "region": self.region,
-            "connection_arn": self.connection_arn,
-            "repository": self.repository,
-            "branch": self.branch,
-            "separate_accounts": str(self.separate_accounts).lower(),
-            "notification_emails": ",".join(self.notification_emails),
-        }
+        values = self.model_dump()
+        values["separate_accounts"] = str(self.separate_accounts).lower()
+        values["notification_emails"] = ",".join(self.notification_emails)
         return {"PLATFORM_PIPELINE": "1"} | {
-            f"PLATFORM_PIPELINE_{field.upper()}": value for field, value in values.items()
+            f"PLATFORM_PIPELINE_{name.upper()}": str(value) for name, value in values.items()
         }
 
-    def validate(self, stage_accounts: Mapping[str, str]) -> None:
+    def validate_for(self, stage_accounts: Mapping[str, str]) -> None:
         problems = []
-        if not ACCOUNT_ID.match(self.account) or self.account == PLACEHOLDER_ACCOUNT:
+        if not aws.ACCOUNT_ID.match(self.account) or self.account == aws.PLACEHOLDER_ACCOUNT:
             problems.append(
                 f"pipeline.account: {self.account!r}; set the tooling account "
                 "(-c pipeline.account=123456789012)"
@@ -70,13 +65,20 @@ class PipelineConfig:
                 "owner/name (-c pipeline.repository=acme/webplat)"
             )
         if not _BRANCH.match(self.branch):
-            problems.append(f"pipeline.branch: {self.branch!r} is not a valid git branch name")
-        if self.region not in known_regions():
-            problems.append(f"pipeline.region: unknown region {self.region!r}")
+            problems.append(
+                f"pipeline.branch: {self.branch!r} is not a valid git branch name; e.g. "
+                "-c pipeline.branch=main"
+            )
+        if self.region not in aws.known_regions():
+            problems.append(
+                f"pipeline.region: unknown region {self.region!r}; e.g. "
+                "-c pipeline.region=ap-northeast-2"
+            )
         problems += [
-            f"pipeline.notification_emails: {address!r} is not an e-mail address"
+            f"pipeline.notification_emails: {address!r} is not an e-mail address; e.g. "
+            "-c pipeline.notification_emails=releases@example.com"
             for address in self.notification_emails
-            if not EMAIL.match(address)
+            if not aws.EMAIL.match(address)
         ]
         if self.separate_accounts:
             seen = {"tooling": self.account}
@@ -93,25 +95,38 @@ class PipelineConfig:
             raise ConfigError(*problems)
 
 
-def load_pipeline(context: ContextGetter, environ: Mapping[str, str]) -> PipelineConfig | None:
-    def setting(field: str) -> Any:
-        value = context(f"pipeline.{field}")
-        return (
-            value if value not in (None, "") else environ.get(f"PLATFORM_PIPELINE_{field.upper()}")
-        )
+PIPELINE_FIELDS = tuple(PipelineConfig.model_fields)
 
-    enabled = context("pipeline") or environ.get("PLATFORM_PIPELINE", "")
-    if str(enabled).lower() not in TRUTHY:
+
+def load_pipeline(context: Mapping[str, Any], environ: Mapping[str, str]) -> PipelineConfig | None:
+    enabled = context.get("pipeline")
+    if enabled in (None, ""):
+        enabled = environ.get("PLATFORM_PIPELINE", "")
+    if not parse_bool("pipeline", enabled):
         return None
-    defaults = PipelineConfig()
-    emails = setting("notification_emails") or ""
-    separate = setting("separate_accounts")
-    return PipelineConfig(
-        account=str(setting("account") or defaults.account),
-        region=str(setting("region") or defaults.region),
-        connection_arn=str(setting("connection_arn") or ""),
-        repository=str(setting("repository") or ""),
-        branch=str(setting("branch") or defaults.branch),
-        separate_accounts=str(separate).lower() in TRUTHY if separate is not None else True,
-        notification_emails=tuple(e.strip() for e in str(emails).split(",") if e.strip()),
-    )
+    values: dict[str, Any] = {}
+    for name in PIPELINE_FIELDS:
+        value = context.get(f"pipeline.{name}")
+        if value in (None, ""):
+            value = environ.get(f"PLATFORM_PIPELINE_{name.upper()}")
+        if value in (None, ""):
+            continue
+        if name == "notification_emails" and isinstance(value, str):
+            value = [e.strip() for e in value.split(",") if e.strip()]
+        if name == "separate_accounts":
+            value = parse_bool("pipeline.separate_accounts", value)
+        values[name] = value
+    try:
+        return PipelineConfig.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(*validation_problems(err, PipelineConfig, "pipeline")) from None
+
+
+def step_role_name(project: str, stage: str, step: str) -> str:
+    """The tooling-account role a stage's pipeline step runs as; the stage trusts exactly it."""
+    return f"{project}-{stage}-{step}-step"
+
+
+def stage_role_name(project: str, stage: str, step: str) -> str:
+    """The stage-account role that step assumes."""
+    return f"{project}-{stage}-pipeline-{step}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack
+from aws_cdk import Environment, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -13,7 +13,18 @@ from constructs_lib.encryption import (
     KeyProps,
     encryption_key,
 )
-from infra.config import StageConfig
+from constructs_lib.monitoring import Inventory
+from infra.config import Retention, StageConfig
+
+REMOVAL = {
+    Retention.DESTROY: RemovalPolicy.DESTROY,
+    Retention.SNAPSHOT: RemovalPolicy.SNAPSHOT,
+    Retention.RETAIN: RemovalPolicy.RETAIN,
+}
+
+
+def removal(retention: Retention) -> RemovalPolicy:
+    return REMOVAL[retention]
 
 
 class PlatformStack(Stack):
@@ -42,6 +53,8 @@ class PlatformStack(Stack):
             cross_region_references=cross_region_references,
         )
         self.cfg = cfg
+        self.inventory = Inventory()
+        """What this stack registers for the observability stack to alarm on."""
 
     def stage_key(self, construct_id: str, name: str, purpose: str) -> kms.Key:
         """A customer-managed key aliased `<project>-<stage>-<name>`, kept per stage policy."""
@@ -52,7 +65,7 @@ class PlatformStack(Stack):
             KeyProps(
                 alias=alias,
                 description=f"{alias}: {purpose}",
-                removal_policy=self.cfg.removal_policy,
+                removal_policy=removal(self.cfg.removal_policy),
             ),
         )
 
@@ -67,7 +80,7 @@ class PlatformStack(Stack):
                 name=name,
                 key=key,
                 retention_days=retention_days or self.cfg.log_retention_days,
-                removal_policy=self.cfg.removal_policy,
+                removal_policy=removal(self.cfg.removal_policy),
             ),
         ).log_group
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration
+from aws_cdk import CfnOutput
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_route53 as route53
@@ -17,16 +17,20 @@ from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from constructs_lib.durations import days, seconds
 from infra.config import StageConfig
+from infra.config.edge import PriceClass
+from infra.config.services import CdnCache, Exposure
 from infra.stacks.base import PlatformStack
-from infra.stacks.compute import ORIGIN_HEADER, ORIGIN_HOST, ComputeStack
+from infra.stacks.compute import ComputeStack
+from infra.stacks.compute.services import ORIGIN_HEADER
 from infra.stacks.data import DataStack
-from infra.stacks.edge import EdgeStack, viewer_hosts
+from infra.stacks.edge import EdgeStack
 
 PRICE_CLASSES = {
-    "PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100,
-    "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
-    "PriceClass_All": cloudfront.PriceClass.PRICE_CLASS_ALL,
+    PriceClass.PRICE_CLASS_100: cloudfront.PriceClass.PRICE_CLASS_100,
+    PriceClass.PRICE_CLASS_200: cloudfront.PriceClass.PRICE_CLASS_200,
+    PriceClass.PRICE_CLASS_ALL: cloudfront.PriceClass.PRICE_CLASS_ALL,
 }
 # Dynamic routes (API, WebSockets): never cached, every viewer header and method passed on.
 DYNAMIC: dict[str, Any] = {
@@ -50,22 +54,22 @@ class CdnStack(PlatformStack):
         super().__init__(
             scope, cfg, "cdn", description="CloudFront distribution", cross_region_references=True
         )
-        domain = cfg.compute.domain
+        domain = cfg.domain
         origin_secret = data.origin_verify_secret.secret_value.unsafe_unwrap()  # dynamic ref
         alb = (
             origins.HttpOrigin(
-                f"{ORIGIN_HOST}.{domain.zone_name}",
+                domain.fqdn(domain.origin_host),
                 protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                 origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
                 custom_headers={ORIGIN_HEADER: origin_secret},
-                read_timeout=Duration.seconds(60),
+                read_timeout=seconds(60),
             )
             if domain
             else origins.LoadBalancerV2Origin(
                 compute.load_balancer,
                 protocol_policy=cloudfront.OriginProtocolPolicy.HTTP_ONLY,
                 custom_headers={ORIGIN_HEADER: origin_secret},
-                read_timeout=Duration.seconds(60),
+                read_timeout=seconds(60),
             )
         )
         headers = self._security_headers()
@@ -94,9 +98,10 @@ class CdnStack(PlatformStack):
             additional_behaviors={
                 **{
                     pattern: cloudfront.BehaviorOptions(**dynamic)
-                    for service in ("api", "ws")
-                    if (config := cfg.compute.service(service)) is not None
-                    for pattern in config.path_patterns
+                    for service in cfg.exposed(Exposure.CLOUDFRONT).values()
+                    if service.cdn_cache is CdnCache.DISABLED
+                    for pattern in service.paths
+                    if pattern != "/*"  # the default behaviour
                 },
                 cfg.edge.static_path: cloudfront.BehaviorOptions(
                     origin=origins.S3BucketOrigin.with_origin_access_control(
@@ -111,9 +116,7 @@ class CdnStack(PlatformStack):
             },
             web_acl_id=edge.web_acl_arn,
             certificate=edge.certificate,
-            domain_names=(
-                [f"{host}.{domain.zone_name}" for host in viewer_hosts(cfg)] if domain else None
-            ),
+            domain_names=[domain.fqdn(h) for h in domain.cdn_hosts] if domain else None,
             minimum_protocol_version=(
                 cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if domain else None
             ),
@@ -125,12 +128,11 @@ class CdnStack(PlatformStack):
         )
         self._records(compute)
         host = (
-            f"{domain.app_host}.{domain.zone_name}"
+            domain.fqdn(domain.cdn_hosts[0])
             if domain
             else self.distribution.distribution_domain_name
         )
-        api = cfg.compute.service("api")
-        health = api.health_check_path if api else "/"
+        health = cfg.end_to_end_health_path()
         self.outputs = {
             "DistributionDomainName": CfnOutput(
                 self, "DistributionDomainName", value=self.distribution.distribution_domain_name
@@ -141,6 +143,9 @@ class CdnStack(PlatformStack):
                 value=f"https://{host}{health}",
                 description="What the pipeline calls after deploying the stage",
             ),
+            "ApplicationUrl": CfnOutput(
+                self, "ApplicationUrl", value=f"https://{host}/", description="The application"
+            ),
         }
 
     def _security_headers(self) -> cloudfront.ResponseHeadersPolicy:
@@ -150,7 +155,7 @@ class CdnStack(PlatformStack):
             response_headers_policy_name=self.cfg.resource_name("security-headers"),
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(730),
+                    access_control_max_age=days(730),
                     include_subdomains=True,
                     preload=True,
                     override=True,
@@ -170,23 +175,29 @@ class CdnStack(PlatformStack):
         )
 
     def _records(self, compute: ComputeStack) -> None:
-        """app/api (and ws) to CloudFront, origin to the load balancer, ws to its NLB if any."""
-        domain = self.cfg.compute.domain
+        """CloudFront's hosts, the ALB's origin name, and each directly exposed service's host
+        (its load balancer)."""
+        domain = self.cfg.domain
         if domain is None:
             return
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
         )
         cdn = route53.RecordTarget.from_alias(route53_targets.CloudFrontTarget(self.distribution))
-        targets = dict.fromkeys(viewer_hosts(self.cfg), cdn)
-        targets[ORIGIN_HOST] = route53.RecordTarget.from_alias(
+        alb = route53.RecordTarget.from_alias(
             route53_targets.LoadBalancerTarget(compute.load_balancer)
         )
-        nlb = getattr(compute, "websocket_load_balancer", None)
+        targets = dict.fromkeys(domain.cdn_hosts, cdn)
+        targets[domain.origin_host] = alb
+        for service in self.cfg.exposed(Exposure.ALB).values():
+            targets |= dict.fromkeys(service.hosts, alb)
+        nlb = compute.entry.nlb
         if nlb is not None:
-            targets[domain.ws_host] = route53.RecordTarget.from_alias(
-                route53_targets.LoadBalancerTarget(nlb)
-            )
+            target = route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(nlb))
+            for service in self.cfg.exposed(Exposure.NLB).values():
+                targets |= dict.fromkeys(service.hosts, target)
         for host, target in targets.items():
+            name = domain.zone_name if host == "@" else host
+            label = "apex" if host == "@" else host
             for kind, record in (("A", route53.ARecord), ("AAAA", route53.AaaaRecord)):
-                record(self, f"{kind}-{host}", zone=zone, record_name=host, target=target)
+                record(self, f"{kind}-{label}", zone=zone, record_name=name, target=target)

@@ -1,7 +1,13 @@
-"""Edge: the WAF web ACL in front of CloudFront.
+"""Edge: the WAF web ACL in front of CloudFront, and CloudFront's certificate.
 
-CLOUDFRONT-scope web ACLs exist only in us-east-1, so this stack is pinned there whatever the
-stage region; only its ARN (stable for the ACL's lifetime) is meant to cross regions.
+CLOUDFRONT-scope web ACLs and CloudFront certificates exist only in us-east-1, so this stack is
+pinned there whatever the stage region; only their ARNs (stable for the resources' lifetime)
+cross regions.
+
+Rule order is cost and precision: known-bad addresses and floods are dropped first (IP
+reputation, the per-IP rate limit), then country and anonymity rules, then the managed rule
+groups that inspect requests. The common rule set's 8 KB body limit only counts; a rule of our
+own blocks oversized bodies everywhere except the upload paths the product names.
 """
 
 from __future__ import annotations
@@ -12,77 +18,170 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.config import StageConfig
-from infra.config.edge import EdgeConfig
+from infra.config.aws import CLOUDFRONT_REGION
+from infra.config.edge import WafConfig
 from infra.stacks.base import PlatformStack
 
-MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-    "AWSManagedRulesAmazonIpReputationList",
-)
-ANONYMOUS_IP_GROUP = "AWSManagedRulesAnonymousIpList"
+Rule = wafv2.CfnWebACL.RuleProperty
+Statement = wafv2.CfnWebACL.StatementProperty
+COMMON_RULES = "AWSManagedRulesCommonRuleSet"
+BODY_RULE = "SizeRestrictions_BODY"
+BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 
 
-def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     return wafv2.CfnWebACL.VisibilityConfigProperty(
         cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
     )
 
 
+def _managed(name: str, waf: WafConfig) -> tuple[str, Statement, bool]:
+    counted = name == COMMON_RULES and bool(waf.large_body_paths)
+    return (
+        name,
+        Statement(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=name,
+                rule_action_overrides=(
+                    [
+                        wafv2.CfnWebACL.RuleActionOverrideProperty(
+                            name=BODY_RULE,
+                            action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+                        )
+                    ]
+                    if counted
+                    else None
+                ),
+            )
+        ),
+        True,
+    )
+
+
+def waf_rules(waf: WafConfig, passed: Statement | None = None) -> list[Rule]:
+    """(name, statement, is a managed group) in evaluation order, as WAF rules. Requests that
+    match `passed` are allowed before any other rule (traffic another ACL already checked)."""
+    ordered: list[tuple[str, Statement, bool]] = []
+    if waf.ip_reputation:
+        ordered.append(_managed("AWSManagedRulesAmazonIpReputationList", waf))
+    ordered.append(
+        (
+            "RateLimitPerIp",
+            Statement(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    aggregate_key_type="IP",
+                    limit=waf.rate_limit,
+                    evaluation_window_sec=waf.rate_window_seconds,
+                )
+            ),
+            False,
+        )
+    )
+    if waf.block_anonymous_ips:
+        ordered.append(_managed("AWSManagedRulesAnonymousIpList", waf))
+    if waf.geo_allow or waf.geo_block:
+        countries = Statement(
+            geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(
+                country_codes=list(waf.geo_allow or waf.geo_block)
+            )
+        )
+        ordered.append(
+            (
+                "GeoRestriction",
+                Statement(not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=countries))
+                if waf.geo_allow
+                else countries,
+                False,
+            )
+        )
+    ordered += [_managed(name, waf) for name in waf.managed_rule_groups]
+    if waf.large_body_paths and COMMON_RULES in waf.managed_rule_groups:
+        ordered.append(("OversizedBodyOutsideUploads", _oversized_body(waf), False))
+    rules = [
+        Rule(
+            name=name,
+            priority=index + (passed is not None),
+            statement=statement,
+            visibility_config=visibility(name),
+            **(
+                {"override_action": wafv2.CfnWebACL.OverrideActionProperty(none={})}
+                if managed
+                else {"action": wafv2.CfnWebACL.RuleActionProperty(block={})}
+            ),
+        )
+        for index, (name, statement, managed) in enumerate(ordered)
+    ]
+    if passed is not None:
+        rules.insert(
+            0,
+            Rule(
+                name="CheckedAtTheEdge",
+                priority=0,
+                statement=passed,
+                visibility_config=visibility("CheckedAtTheEdge"),
+                action=wafv2.CfnWebACL.RuleActionProperty(allow={}),
+            ),
+        )
+    return rules
+
+
+def _oversized_body(waf: WafConfig) -> Statement:
+    """The common rule set labelled the body as oversized, and the path is not an upload."""
+    uploads = [
+        Statement(
+            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                positional_constraint="STARTS_WITH",
+                search_string=path.rstrip("*"),
+                text_transformations=[
+                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                ],
+            )
+        )
+        for path in waf.large_body_paths
+    ]
+    upload = (
+        uploads[0]
+        if len(uploads) == 1
+        else Statement(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=uploads))
+    )
+    return Statement(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                Statement(
+                    label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+                        scope="LABEL", key=BODY_LABEL
+                    )
+                ),
+                Statement(not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=upload)),
+            ]
+        )
+    )
+
+
 class EdgeStack(PlatformStack):
     def __init__(self, scope: Construct, cfg: StageConfig) -> None:
-        edge = cfg.edge
         super().__init__(
             scope,
             cfg,
             "edge",
             description="WAF and certificate for CloudFront (us-east-1)",
-            region=edge.waf_region,
+            region=CLOUDFRONT_REGION,
             cross_region_references=True,
         )
-        groups = MANAGED_RULE_GROUPS + ((ANONYMOUS_IP_GROUP,) if edge.block_anonymous_ips else ())
-        rules = [
-            wafv2.CfnWebACL.RuleProperty(
-                name=group,
-                priority=index,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=group
-                    )
-                ),
-                visibility_config=_visibility(group),
-            )
-            for index, group in enumerate(groups)
-        ]
-        rules += self._geo_rules(edge, priority=len(rules))
-        rules.append(
-            wafv2.CfnWebACL.RuleProperty(
-                name="RateLimitPerIp",
-                priority=len(rules),
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP", limit=edge.rate_limit_per_5_min
-                    )
-                ),
-                visibility_config=_visibility("RateLimitPerIp"),
-            )
-        )
+        name = cfg.resource_name("edge")
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
-            name=cfg.resource_name("edge"),
-            scope=edge.waf_scope,
+            name=name,
+            scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            rules=rules,
-            visibility_config=_visibility(cfg.resource_name("edge")),
+            rules=waf_rules(cfg.edge.waf),
+            visibility_config=visibility(name),
         )
         key = self.stage_key("EdgeKey", "edge", "WAF logs")
-        waf_logs = self.log_group(
-            "WafLogs", f"aws-waf-logs-{cfg.resource_name('edge')}", key
-        )  # prefix WAF requires
+        waf_logs = self.log_group("WafLogs", f"aws-waf-logs-{name}", key)  # prefix WAF requires
         wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",
@@ -98,52 +197,17 @@ class EdgeStack(PlatformStack):
 
     def _certificate(self) -> acm.ICertificate | None:
         """CloudFront's certificate must live in us-east-1; DNS-validated in the stage's zone."""
-        domain = self.cfg.compute.domain
+        domain = self.cfg.domain
         if domain is None:
             return None
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
         )
-        names = [f"{host}.{domain.zone_name}" for host in viewer_hosts(self.cfg)]
+        names = [domain.fqdn(host) for host in domain.cdn_hosts]
         return acm.Certificate(
             self,
             "Certificate",
             domain_name=names[0],
-            subject_alternative_names=names[1:],
+            subject_alternative_names=names[1:] or None,
             validation=acm.CertificateValidation.from_dns(zone),
         )
-
-    @staticmethod
-    def _geo_rules(edge: EdgeConfig, priority: int) -> list[wafv2.CfnWebACL.RuleProperty]:
-        if not (edge.geo_allow or edge.geo_block):
-            return []
-        countries = wafv2.CfnWebACL.StatementProperty(
-            geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(
-                country_codes=list(edge.geo_allow or edge.geo_block)
-            )
-        )
-        statement = (
-            wafv2.CfnWebACL.StatementProperty(
-                not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=countries)
-            )
-            if edge.geo_allow
-            else countries
-        )
-        return [
-            wafv2.CfnWebACL.RuleProperty(
-                name="GeoRestriction",
-                priority=priority,
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=statement,
-                visibility_config=_visibility("GeoRestriction"),
-            )
-        ]
-
-
-def viewer_hosts(cfg: StageConfig) -> list[str]:
-    """Host names CloudFront answers for: app, api, and ws unless an NLB serves WebSockets."""
-    domain = cfg.compute.domain
-    if domain is None:
-        return []
-    hosts = [domain.app_host, domain.api_host]
-    return hosts if cfg.compute.websocket_entry == "nlb" else [*hosts, domain.ws_host]

@@ -2,24 +2,24 @@
 
 CloudWatch alarms must live in their metric's region, and the distribution is created after
 the us-east-1 edge stack, so these alarms get a stack of their own, deployed after the CDN.
-They notify a us-east-1 topic with the stage's critical and warning e-mail subscribers (alarm
-actions cannot reach topics in another region).
+They notify a us-east-1 topic with the stage's critical and warning recipients (alarm actions
+cannot reach topics in another region).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
+import cdk_monitoring_constructs as cmc
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from constructs_lib.alarms import AT_LEAST, notifying_alarm
+from constructs_lib.monitoring import facade, levels
 from infra.config import StageConfig
+from infra.config.aws import CLOUDFRONT_REGION
 from infra.stacks.base import PlatformStack
 from infra.stacks.cdn import CdnStack
 from infra.stacks.edge import EdgeStack
+from infra.stacks.observability.alerts import subscribe
 
 
 class EdgeAlarmsStack(PlatformStack):
@@ -31,7 +31,7 @@ class EdgeAlarmsStack(PlatformStack):
             cfg,
             "edge-alarms",
             description="CloudFront and WAF alarms (us-east-1)",
-            region=cfg.edge.waf_region,
+            region=CLOUDFRONT_REGION,
             cross_region_references=True,
         )
         key = self.stage_key("EdgeAlertsKey", "edge-alerts", "edge alert topic")
@@ -45,46 +45,32 @@ class EdgeAlarmsStack(PlatformStack):
             master_key=key,
             enforce_ssl=True,
         )
-        for severity, address in cfg.observability.alert_emails:
-            if severity in ("critical", "warning"):
-                self.topic.add_subscription(subscriptions.EmailSubscription(address))
-        t = cfg.observability.thresholds
-        errors = cloudwatch.Metric(
-            namespace="AWS/CloudFront",
-            metric_name="5xxErrorRate",
-            dimensions_map={
-                "DistributionId": cdn.distribution.distribution_id,  # stable for its lifetime
-                "Region": "Global",
-            },
-            statistic="Average",
-            period=Duration.minutes(1),
+        alerts = cfg.observability.alerts
+        subscribe(self.topic, alerts.critical, alerts.warning)
+        a = cfg.observability.alarms
+        monitoring = facade(
+            self,
+            "Monitoring",
+            prefix=cfg.resource_name("edge"),
+            dashboard_name=cfg.resource_name("edge"),
+            topics={"critical": self.topic, "warning": self.topic},
         )
-        blocked = cloudwatch.Metric(
-            namespace="AWS/WAFV2",
-            metric_name="BlockedRequests",
-            dimensions_map={"WebACL": str(edge.web_acl.name), "Rule": "ALL"},
-            statistic="Sum",
-            period=Duration.minutes(5),
-        )
-        for name, metric, threshold, periods, description in (
-            ("cloudfront-5xx-rate", errors, t.cloudfront_5xx_percent, 3, "CloudFront answers 5xx"),
-            (
-                "waf-blocked-spike",
-                blocked,
-                t.waf_blocked_per_5_min,
-                1,
-                "WAF blocks a surge of requests",
+        monitoring.monitor_cloud_front_distribution(
+            distribution=cdn.distribution,  # its id is stable for the distribution's lifetime
+            alarm_friendly_name="cloudfront",
+            human_readable_name="CloudFront",
+            add_fault5xx_rate=levels(
+                a.cloudfront_5xx_percent, cmc.ErrorRateThreshold, "max_error_rate"
             ),
-        ):
-            notifying_alarm(
-                self,
-                f"Alarm-{name}",
-                name=cfg.resource_name(name),
-                metric=metric,
-                threshold=threshold,
-                description=description,
-                topic=self.topic,
-                periods=periods,
-                comparison=AT_LEAST,
-            )
+        )
+        monitoring.monitor_web_application_firewall_acl_v2(
+            acl=edge.web_acl,
+            alarm_friendly_name="waf",
+            human_readable_name="WAF",
+            add_blocked_requests_count_alarm=levels(
+                a.waf_blocked, cmc.ErrorCountThreshold, "max_error_count"
+            ),
+        )
+        self.critical_alarm_names = monitoring.alarm_names("Critical")
+        """What the pipeline's bake step watches here, besides the observability stack's."""
         self.add_stack_dependency(edge)

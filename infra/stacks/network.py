@@ -9,8 +9,10 @@ from constructs import Construct
 
 from constructs_lib.ip_plan import PlannedIpAddresses
 from constructs_lib.security_matrix import Cidr, Flow, PrefixList, SecurityGroupMatrix
-from infra.config import StageConfig, Tier
-from infra.config.compute_validation import cloudfront_prefix_list
+from infra.config import StageConfig
+from infra.config.access import Access
+from infra.config.network import FUNCTION_GROUP_PREFIX, Tier
+from infra.config.services import Exposure
 from infra.stacks.base import PlatformStack
 
 SUBNET_TYPES = {
@@ -18,62 +20,88 @@ SUBNET_TYPES = {
     Tier.PRIVATE: ec2.SubnetType.PRIVATE_WITH_EGRESS,
     Tier.ISOLATED: ec2.SubnetType.PRIVATE_ISOLATED,
 }
-
-TIERS = {
-    "alb": "internet-facing application load balancer",
-    "nlb": "network load balancer for WebSockets (when compute.websocket_entry is nlb)",
-    "web": "web front-end tasks",
-    "api": "API tasks",
-    "ws": "WebSocket tasks",
-    "workers": "background workers and job functions",
-    "database": "PostgreSQL or Aurora",
-    "cache": "Redis or Valkey",
-    "endpoints": "VPC interface endpoints",
-    "rotation": "secret rotation functions",
-}
-APP_TIERS = ("web", "api", "ws", "workers")
-DATA_CLIENTS = ("api", "ws", "workers")  # the web front end talks to the API, never to data
 HTTPS = 443
 PRIVATE = ec2.SubnetType.PRIVATE_WITH_EGRESS
 ANYWHERE = Cidr("0.0.0.0/0")
 
 
+def function_tier(name: str) -> str:
+    return f"{FUNCTION_GROUP_PREFIX}{name}"
+
+
+def platform_tiers(cfg: StageConfig) -> dict[str, str]:
+    """Every security group of the stage and what runs in it: one per service and per function
+    in the VPC, named after it, so flows are derived from declarations, never from names."""
+    tiers = {"alb": "application load balancer"}
+    if cfg.exposed(Exposure.NLB):
+        tiers["nlb"] = "network load balancer (TLS, source-IP stickiness)"
+    tiers |= {name: f"{name} service tasks" for name in cfg.services}
+    tiers |= {
+        function_tier(name): f"{name} function" for name, fn in cfg.functions.items() if fn.vpc
+    }
+    tiers |= {
+        "database": f"{cfg.data.database.engine.value} database",
+        "cache": f"{cfg.data.cache.engine.value} cache",
+        "rotation": "secret rotation functions",
+        "db-admin": "database bootstrap (application user and its grants)",
+    }
+    if cfg.network.interface_endpoints:
+        tiers["endpoints"] = "VPC interface endpoints"
+    if cfg.data.backup.restore_testing:
+        tiers["restore-test"] = "database copies made by restore tests (reachable by nothing)"
+    return tiers
+
+
 def platform_flows(cfg: StageConfig) -> list[Flow]:
     """The complete list of allowed connections. Anything not here is denied."""
-    ports, compute = cfg.ports, cfg.compute
+    db_port, cache_port = cfg.data.database.port, cfg.data.cache.port
+    endpoints = bool(cfg.network.interface_endpoints)
     # CloudFront's list weighs 55 of a group's 60 default rules: one port only.
-    prefix_list = cloudfront_prefix_list(compute, cfg.region)
-    clients: list[Flow] = (
-        [Flow(PrefixList(prefix_list), "alb", compute.listener_port, "CloudFront origin-facing")]
-        if prefix_list
-        else []
-    )
+    prefix_list = cfg.compute.prefix_list(cfg.region)
+    assert prefix_list is not None  # validated: every region needs one
+    flows = [Flow(PrefixList(prefix_list), "alb", cfg.listener_port, "CloudFront origin-facing")]
     cidrs = cfg.network.load_balancer_ingress_cidrs
+    if cfg.exposed(Exposure.ALB):
+        flows += [
+            Flow(Cidr(cidr), "alb", port, why)
+            for cidr in cidrs
+            for port, why in ((HTTPS, "clients over HTTPS"), (80, "clients, redirected to HTTPS"))
+        ]
+    for name, service in cfg.exposed(Exposure.NLB).items():
+        flows += [Flow(Cidr(c), "nlb", service.nlb_port, f"{name} clients over TLS") for c in cidrs]
+    clients: list[tuple[str, str, Access]] = [
+        (name, f"{name} tasks", service.uses) for name, service in cfg.services.items()
+    ]
     clients += [
-        Flow(Cidr(cidr), "alb", port, why)
-        for cidr in cidrs
-        for port, why in ((HTTPS, "clients over HTTPS"), (80, "clients, redirected to HTTPS"))
+        (function_tier(name), f"{name} function", fn.uses)
+        for name, fn in cfg.functions.items()
+        if fn.vpc
     ]
-    return [
-        *clients,
-        Flow("alb", "web", ports.web, "load balancer to web"),
-        Flow("alb", "api", ports.api, "load balancer to API"),
-        *(
-            [Flow("alb", "ws", ports.ws, "load balancer to WebSocket")]
-            if compute.websocket_entry == "alb"
-            else [
-                *(Flow(Cidr(c), "nlb", HTTPS, "WebSocket clients over TLS") for c in cidrs),
-                Flow("nlb", "ws", ports.ws, "network load balancer to WebSocket"),
-            ]
-        ),
-        *(Flow(t, "database", ports.database, f"{t} to database") for t in DATA_CLIENTS),
-        *(Flow(t, "cache", ports.cache, f"{t} to cache") for t in DATA_CLIENTS),
-        *(Flow(t, "endpoints", HTTPS, f"{t} to AWS APIs") for t in APP_TIERS),
-        *(Flow(t, ANYWHERE, HTTPS, f"{t} to external HTTPS APIs") for t in APP_TIERS),
-        Flow("rotation", "database", ports.database, "rotation to database"),
-        Flow("rotation", "endpoints", HTTPS, "rotation to Secrets Manager"),
-        Flow("rotation", ANYWHERE, HTTPS, "rotation to Secrets Manager via NAT"),
-    ]
+    for name, service in cfg.services.items():
+        entry = "alb" if service.on_alb else "nlb" if service.expose is Exposure.NLB else None
+        if entry is not None:
+            flows.append(Flow(entry, name, service.port, f"{entry} to {name}"))
+        flows += [
+            Flow(other, name, service.port, f"{other} calls {name}")
+            for other, other_cfg in cfg.services.items()
+            if name in other_cfg.uses.services
+        ]
+    for tier, label, uses in clients:
+        if uses.database:
+            flows.append(Flow(tier, "database", db_port, f"{label} to database"))
+        if uses.cache:
+            flows.append(Flow(tier, "cache", cache_port, f"{label} to cache"))
+        if endpoints:
+            flows.append(Flow(tier, "endpoints", HTTPS, f"{label} to AWS APIs"))
+        # The S3 gateway endpoint is addressed by S3's public ranges: HTTPS egress stays open.
+        flows.append(Flow(tier, ANYWHERE, HTTPS, f"{label} to HTTPS APIs and S3"))
+    for tier, label in (("rotation", "rotation"), ("db-admin", "database bootstrap")):
+        flows.append(Flow(tier, "database", db_port, f"{label} to database"))
+        if cfg.network.has_endpoint("secretsmanager"):
+            flows.append(Flow(tier, "endpoints", HTTPS, f"{label} to Secrets Manager"))
+        else:  # no endpoint: Secrets Manager through the NAT gateway
+            flows.append(Flow(tier, ANYWHERE, HTTPS, f"{label} to Secrets Manager via NAT"))
+    return flows
 
 
 class NetworkStack(PlatformStack):
@@ -118,7 +146,7 @@ class NetworkStack(PlatformStack):
             self,
             "SecurityGroups",
             vpc=self.vpc,
-            tiers=TIERS,
+            tiers=platform_tiers(cfg),
             flows=platform_flows(cfg),
         )
         # Where one-off tasks (migrations) run: outputs for pipeline steps.
@@ -129,14 +157,14 @@ class NetworkStack(PlatformStack):
                 value=",".join(self.vpc.select_subnets(subnet_type=PRIVATE).subnet_ids),
                 description="Private subnets for one-off tasks",
             ),
-            "ApiSecurityGroupId": CfnOutput(
+            "MigrationSecurityGroupId": CfnOutput(
                 self,
-                "ApiSecurityGroupId",
-                value=self.security_groups.group("api").security_group_id,
-                description="Security group for one-off API tasks (migrations)",
+                "MigrationSecurityGroupId",
+                value=self.security_groups.group(cfg.migration_service).security_group_id,
+                description="Security group for the migration task (its service's group)",
             ),
         }
-        for name in net.interface_endpoints:
+        endpoints: list[ec2.GatewayVpcEndpoint | ec2.InterfaceVpcEndpoint] = [
             self.vpc.add_interface_endpoint(
                 f"Endpoint-{name}",
                 service=ec2.InterfaceVpcEndpointAwsService(name),
@@ -144,6 +172,36 @@ class NetworkStack(PlatformStack):
                 security_groups=[self.security_groups.group("endpoints")],
                 open=False,  # only the matrix decides who reaches the endpoints
                 private_dns_enabled=True,
+            )
+            for name in net.interface_endpoints
+        ]
+        gateways = {
+            name: child
+            for name in net.gateway_endpoints
+            if isinstance(child := self.vpc.node.find_child(name), ec2.GatewayVpcEndpoint)
+        }
+        for endpoint in [*endpoints, *gateways.values()]:
+            # A stolen credential of another account cannot use this VPC's private paths.
+            endpoint.add_to_policy(
+                iam.PolicyStatement(
+                    principals=[iam.AnyPrincipal()],
+                    actions=["*"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:PrincipalAccount": self.account}},
+                )
+            )
+        if "s3" in gateways:
+            # Image layers of private ECR come from ECR's own bucket, on a request signed by
+            # ECR (another account): without this, no task can pull an image (ECR user guide,
+            # "Minimum Amazon S3 bucket permissions for Amazon ECR").
+            gateways["s3"].add_to_policy(
+                iam.PolicyStatement(
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:GetObject"],
+                    resources=[
+                        f"arn:{self.partition}:s3:::prod-{self.region}-starport-layer-bucket/*"
+                    ],
+                )
             )
 
     def _add_flow_log(self) -> None:

@@ -13,13 +13,12 @@ import json
 import logging
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-from http import HTTPStatus
 from typing import Any
 
 import boto3
+from shared import http, logs, secrets
+from shared.env import NotConfiguredError
 
 TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
 ATTEMPTS = int(os.environ.get("WEBHOOK_ATTEMPTS", "3"))
@@ -33,22 +32,29 @@ COLORS = {"ALARM": "#d62728", "OK": "#2ca02c", "INSUFFICIENT_DATA": "#7f7f7f"}
 
 logger = logging.getLogger("chat_notifier")
 logger.setLevel(logging.INFO)
+WEBHOOK = http.Client("webhook", logs.Log(logger), sends="message")
+RETRY = http.Retry(ATTEMPTS, BACKOFF_SECONDS, TIMEOUT_SECONDS)
 _webhook_url: str | None = None
 
-
-class DeliveryError(RuntimeError):
-    """The webhook did not accept the message after every attempt."""
+DeliveryError = http.HttpError
+"""The webhook refused the message, or every attempt failed."""
 
 
 def webhook_url() -> str:
+    """The secret's URL, bare or as {"url": ...}. Until it holds an https:// URL (it starts
+    empty) the invocation fails loudly: the function's error alarm pages the critical recipients
+    and the message stays in the dead-letter queue, rather than alerts vanishing silently."""
     global _webhook_url  # noqa: PLW0603 (cached per container, like a connection)
     if _webhook_url is None:
-        secret = boto3.client("secretsmanager").get_secret_value(
-            SecretId=os.environ["WEBHOOK_SECRET_ARN"]
-        )
-        value = secret["SecretString"].strip()
+        arn = os.environ["WEBHOOK_SECRET_ARN"]
+        value = secrets.read(boto3.client("secretsmanager"), arn)
         if value.startswith("{"):
-            value = json.loads(value)["url"]
+            value = str(json.loads(value).get("url", "")).strip()
+        if not http.is_secure(value):
+            raise NotConfiguredError(
+                f"the chat webhook secret {arn} holds no https:// URL; "
+                'put {"url": "https://hooks..."} into it'
+            )
         _webhook_url = value
     return _webhook_url
 
@@ -98,31 +104,7 @@ def format_message(subject: str | None, message: str, topic_arn: str) -> dict[st
 
 
 def post(url: str, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload).encode()
-    last_error = "no attempt"
-    for attempt in range(1, ATTEMPTS + 1):
-        request = urllib.request.Request(
-            url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-                if HTTPStatus.OK <= response.status < HTTPStatus.MULTIPLE_CHOICES:
-                    return
-                last_error = f"HTTP {response.status}"
-        except urllib.error.HTTPError as err:
-            last_error = f"HTTP {err.code}"
-            retryable = (
-                err.code >= HTTPStatus.INTERNAL_SERVER_ERROR
-                or err.code == HTTPStatus.TOO_MANY_REQUESTS
-            )
-            if not retryable:  # a client error will not get better
-                raise DeliveryError(f"webhook refused the message: {last_error}") from err
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            last_error = repr(err)
-        logger.warning("webhook attempt %d/%d failed: %s", attempt, ATTEMPTS, last_error)
-        if attempt < ATTEMPTS:
-            time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-    raise DeliveryError(f"webhook failed after {ATTEMPTS} attempts: {last_error}")
+    WEBHOOK.post_json(url, payload, {}, RETRY)
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, int]:

@@ -17,52 +17,27 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from shared import logs, sqs
+from shared.idempotency import Claims
+from shared.sqs import PoisonMessageError
 
 Job = dict[str, Any]
-CLAIM_SECONDS = int(os.environ.get("CLAIM_SECONDS", "900"))
 KEEP_DONE_SECONDS = 7 * 24 * 3600
 
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "logger": record.name,
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-logger = logging.getLogger("job_worker")
-if not logger.handlers:
-    _handler = logging.StreamHandler()
-    _handler.setFormatter(JsonFormatter())
-    logger.addHandler(_handler)
-logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
-logger.propagate = False
-
-
-def log(level: int, message: str, **fields: Any) -> None:
-    logger.log(level, message, extra={"fields": fields})
-
-
-class PoisonMessageError(ValueError):
-    """The message can never succeed (bad JSON, unknown job type): let it reach the DLQ."""
+logger = logs.json_logger("job_worker")
+log = logs.Log(logger)
 
 
 def daily_report(job: Job) -> dict[str, Any]:
-    """Writes the day's report object; real reports extend this with application queries."""
-    bucket = os.environ["REPORTS_BUCKET"]
+    """Writes the day's report object to the uploads bucket (the platform sets
+    UPLOADS_BUCKET; the function may write under reports/ only); real reports extend this with
+    application queries."""
+    bucket = os.environ["UPLOADS_BUCKET"]
     day = job.get("payload", {}).get("date") or datetime.now(UTC).date().isoformat()
     key = f"reports/daily/{day}.json"
     body = {"date": day, "job_id": job["job_id"], "generated_at": datetime.now(UTC).isoformat()}
@@ -75,81 +50,28 @@ def daily_report(job: Job) -> dict[str, Any]:
 HANDLERS: dict[str, Callable[[Job], dict[str, Any]]] = {"daily-report": daily_report}
 
 
-class Idempotency:
-    """Claims job ids in a DynamoDB table: pending while running, done once finished."""
-
-    def __init__(self, table_name: str) -> None:
-        self.table = boto3.resource("dynamodb").Table(table_name)
-
-    def claim(self, job_id: str, now: float) -> bool:
-        """True if this invocation should run the job; False if it is done or running elsewhere."""
-        try:
-            self.table.put_item(
-                Item={
-                    "job_id": job_id,
-                    "status": "pending",
-                    "expires_at": int(now + CLAIM_SECONDS),
-                },
-                ConditionExpression=(
-                    "attribute_not_exists(job_id) OR (#s = :pending AND expires_at < :now)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":pending": "pending", ":now": int(now)},
-            )
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def done(self, job_id: str, now: float, result: dict[str, Any]) -> None:
-        self.table.put_item(
-            Item={
-                "job_id": job_id,
-                "status": "done",
-                "result": json.dumps(result),
-                "expires_at": int(now + KEEP_DONE_SECONDS),
-            }
-        )
-
-    def release(self, job_id: str) -> None:
-        """Failed: forget the claim so the redelivered message runs again."""
-        self.table.delete_item(Key={"job_id": job_id})
-
-    def is_done(self, job_id: str) -> bool:
-        item = self.table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
-        return bool(item and item["status"] == "done")
+def claims(table_name: str) -> Claims:
+    return Claims(boto3.resource("dynamodb").Table(table_name), keep_done_seconds=KEEP_DONE_SECONDS)
 
 
-def parse(record: dict[str, Any]) -> Job:
-    try:
-        job = json.loads(record["body"])
-    except (json.JSONDecodeError, TypeError) as err:
-        raise PoisonMessageError(f"body is not JSON: {err}") from err
-    if not isinstance(job, dict) or job.get("job_type") not in HANDLERS:
-        raise PoisonMessageError(
-            f"unknown job_type {job.get('job_type') if isinstance(job, dict) else None!r}"
-        )
+def parse(record: Mapping[str, Any]) -> Job:
+    job = sqs.json_body(record)
+    if job.get("job_type") not in HANDLERS:
+        raise PoisonMessageError(f"unknown job_type {job.get('job_type')!r}")
     # Scheduler deliveries carry no id: the message's own id is stable across its retries.
     job.setdefault("job_id", record["messageId"])
     return job
 
 
-def process(record: dict[str, Any], store: Idempotency, now: float) -> str:
+def process(record: Mapping[str, Any], store: Claims, now: float) -> str:
     job = parse(record)
     job_id = job["job_id"]
-    if not store.claim(job_id, now):
-        if store.is_done(job_id):
-            log(logging.INFO, "duplicate delivery skipped", job_id=job_id, job_type=job["job_type"])
-            return "duplicate"
-        raise RuntimeError(f"job {job_id} is being processed by another invocation")
+    if not store.start(job_id, now):
+        log(logging.INFO, "duplicate delivery skipped", job_id=job_id, job_type=job["job_type"])
+        return "duplicate"
     started = time.monotonic()
-    try:
-        result = HANDLERS[job["job_type"]](job)
-    except Exception:
-        store.release(job_id)
-        raise
-    store.done(job_id, now, result)
+    with store.finishing(job_id) as claim:
+        claim.result = HANDLERS[job["job_type"]](job)
     log(
         logging.INFO,
         "job done",
@@ -160,17 +82,12 @@ def process(record: dict[str, Any], store: Idempotency, now: float) -> str:
     return "done"
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, list[dict[str, str]]]:
-    store = Idempotency(os.environ["IDEMPOTENCY_TABLE"])
-    failures = []
-    for record in event.get("Records", []):
-        message_id = record["messageId"]
-        try:
-            process(record, store, time.time())
-        except PoisonMessageError as err:
-            log(logging.ERROR, "poison message", message_id=message_id, error=str(err))
-            failures.append({"itemIdentifier": message_id})
-        except Exception as err:  # any failure: retry this message only
-            log(logging.ERROR, "job failed", message_id=message_id, error=repr(err))
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+def handler(event: dict[str, Any], context: Any = None) -> sqs.BatchResponse:
+    store = claims(os.environ["IDEMPOTENCY_TABLE"])
+    return sqs.process_batch(
+        event,
+        lambda record: process(record, store, time.time()),
+        log,
+        rejected="poison message",
+        failed="job failed",
+    )

@@ -2,66 +2,49 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import logging
 import time
-from collections.abc import Iterator
+import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
+from shared.logs import JsonFormatter
 
-HANDLER = Path(__file__).resolve().parents[2] / "lambda_src" / "job_worker" / "handler.py"
+from tests.lambda_src.conftest import (
+    AWS,
+    create_bucket,
+    create_table,
+    event,
+    failed,
+    load_handler,
+    record,
+    setenv,
+    table_item,
+)
+
+PROFILE = Path(__file__).resolve().parents[2] / "infra" / "profiles" / "default.toml"
 TABLE, BUCKET = "jobs-idempotency", "uploads"
 
 
-def load_handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("job_worker_handler", HANDLER)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+@pytest.fixture
+def worker(monkeypatch: pytest.MonkeyPatch, moto: None) -> ModuleType:
+    """The handler, given the tests' boto3 session in place of the boto3 module, whose
+    client/resource it calls."""
+    setenv(monkeypatch, IDEMPOTENCY_TABLE=TABLE, UPLOADS_BUCKET=BUCKET)  # as the platform does
+    monkeypatch.delenv("REPORTS_BUCKET", raising=False)
+    create_table(TABLE)
+    create_bucket(BUCKET)
+    module = load_handler("job_worker")
+    monkeypatch.setattr(module, "boto3", AWS)
     return module
 
 
-@pytest.fixture
-def worker(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
-    monkeypatch.setenv("REPORTS_BUCKET", BUCKET)
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "job_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        boto3.client("s3").create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"}
-        )
-        yield load_handler()
-
-
-def record(message_id: str, body: Any) -> dict[str, Any]:
-    text = body if isinstance(body, str) else json.dumps(body)
-    return {"messageId": message_id, "body": text, "attributes": {"ApproximateReceiveCount": "1"}}
-
-
-def event(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
-
-
 def item(job_id: str) -> dict[str, Any] | None:
-    table = boto3.resource("dynamodb").Table(TABLE)
-    found: dict[str, Any] | None = table.get_item(Key={"job_id": job_id}).get("Item")
-    return found
+    return table_item(TABLE, job_id)
 
 
 def counting(worker: ModuleType, monkeypatch: pytest.MonkeyPatch, fail_times: int = 0) -> list[str]:
@@ -86,12 +69,38 @@ def test_daily_report_is_written_and_recorded(worker: ModuleType) -> None:
             )
         )
     )
-    assert result == {"batchItemFailures": []}
-    report = boto3.client("s3").get_object(Bucket=BUCKET, Key="reports/daily/2026-11-22.json")
+    assert result == failed()
+    report = AWS.client("s3").get_object(Bucket=BUCKET, Key="reports/daily/2026-11-22.json")
     assert json.loads(report["Body"].read())["job_id"] == "j1"
     stored = item("j1")
     assert stored is not None
     assert stored["status"] == "done"
+
+
+def test_daily_report_runs_with_what_the_default_profile_declares(
+    worker: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The platform injects <NAME>_BUCKET per declared bucket (infra/stacks/compute/access.py)
+    and grants writes under the declared prefix only."""
+    profile = tomllib.loads(PROFILE.read_text())
+    declared = profile["functions"]["job-worker"]["uses"]["buckets"]
+    monkeypatch.delenv("UPLOADS_BUCKET")
+    for name in declared:
+        monkeypatch.setenv(f"{name.upper().replace('-', '_')}_BUCKET", BUCKET)
+    message = {"job_id": "j9", "job_type": "daily-report", "payload": {"date": "2026-11-23"}}
+    assert worker.handler(event(record("m1", message))) == failed()
+    key = "reports/daily/2026-11-23.json"
+    assert key.startswith(declared["uploads"]["prefix"])  # inside the granted prefix
+    AWS.client("s3").head_object(Bucket=BUCKET, Key=key)
+
+
+def test_daily_report_without_its_bucket_fails_and_is_retried(
+    worker: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UPLOADS_BUCKET")
+    message = record("m1", {"job_id": "j10", "job_type": "daily-report"})
+    assert worker.handler(event(message)) == failed("m1")
+    assert item("j10") is None  # released: the redelivery runs it
 
 
 def test_duplicate_delivery_is_processed_once(
@@ -99,11 +108,9 @@ def test_duplicate_delivery_is_processed_once(
 ) -> None:
     calls = counting(worker, monkeypatch)
     message = {"job_id": "j2", "job_type": "count"}
-    assert worker.handler(event(record("m1", message))) == {"batchItemFailures": []}
-    assert worker.handler(event(record("m2", message))) == {"batchItemFailures": []}  # redelivery
-    assert worker.handler(event(record("m3", message), record("m4", message))) == {
-        "batchItemFailures": []
-    }
+    assert worker.handler(event(record("m1", message))) == failed()
+    assert worker.handler(event(record("m2", message))) == failed()  # redelivery
+    assert worker.handler(event(record("m3", message), record("m4", message))) == failed()
     assert calls == ["j2"]
 
 
@@ -119,9 +126,7 @@ def test_poison_message_fails_alone_and_goes_the_dlq_way(
         )
     )
     # Only the poison messages return to the queue; after max_receive_count SQS dead-letters them.
-    assert result == {
-        "batchItemFailures": [{"itemIdentifier": "bad-json"}, {"itemIdentifier": "unknown"}]
-    }
+    assert result == failed("bad-json", "unknown")
     assert calls == ["j4"]
     assert item("j3") is None  # never claimed
 
@@ -131,9 +136,9 @@ def test_failed_job_is_released_and_runs_on_redelivery(
 ) -> None:
     calls = counting(worker, monkeypatch, fail_times=1)
     message = record("m1", {"job_id": "j5", "job_type": "count"})
-    assert worker.handler(event(message)) == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert worker.handler(event(message)) == failed("m1")
     assert item("j5") is None
-    assert worker.handler(event(message)) == {"batchItemFailures": []}
+    assert worker.handler(event(message)) == failed()
     assert calls == ["j5", "j5"]
 
 
@@ -141,10 +146,10 @@ def test_job_claimed_by_a_running_invocation_is_retried_later(
     worker: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = counting(worker, monkeypatch)
-    store = worker.Idempotency(TABLE)
+    store = worker.claims(TABLE)
     assert store.claim("j6", time.time())  # another invocation is working on it
     result = worker.handler(event(record("m1", {"job_id": "j6", "job_type": "count"})))
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert result == failed("m1")
     assert calls == []
 
 
@@ -152,11 +157,9 @@ def test_an_expired_claim_is_taken_over(
     worker: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = counting(worker, monkeypatch)
-    store = worker.Idempotency(TABLE)
-    assert store.claim("j7", time.time() - 2 * worker.CLAIM_SECONDS)  # that invocation died
-    assert worker.handler(event(record("m1", {"job_id": "j7", "job_type": "count"}))) == {
-        "batchItemFailures": []
-    }
+    store = worker.claims(TABLE)
+    assert store.claim("j7", time.time() - 2 * store.claim_seconds)  # that invocation died
+    assert worker.handler(event(record("m1", {"job_id": "j7", "job_type": "count"}))) == failed()
     assert calls == ["j7"]
 
 
@@ -176,7 +179,7 @@ def test_logs_are_one_json_object_per_line(
     counting(worker, monkeypatch)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(worker.JsonFormatter())
+    handler.setFormatter(JsonFormatter())
     worker.logger.addHandler(handler)
     try:
         worker.handler(

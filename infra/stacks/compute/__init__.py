@@ -1,0 +1,452 @@
+"""Compute: the ECS cluster, load balancers, the product's services and functions, scheduled
+jobs, and the credential refresh after database rotations.
+
+Services run in private subnets with their own security groups and exactly the grants their
+`uses` declare. Load balancers answer CloudFront (managed prefix list plus a secret origin
+header) unless a service is exposed on them directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, TimeZone
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_servicediscovery as servicediscovery
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from constructs_lib.durations import days, hours, seconds
+from constructs_lib.function import FunctionProps, code_asset, platform_function, tracing_policy
+from constructs_lib.monitoring import MonitoredFunction, MonitoredService
+from constructs_lib.schedules import SendToQueue, scheduler_role
+from constructs_lib.security_matrix import SecurityGroupMatrix
+from infra.config import StageConfig
+from infra.config.data import SecretKind
+from infra.config.functions import LAMBDA_SRC, EventTrigger
+from infra.config.services import ServiceConfig, TagMutability
+from infra.stacks.base import PlatformStack, removal
+from infra.stacks.compute.functions import FunctionHandle, build_functions, build_queues
+from infra.stacks.compute.load_balancers import build_entry
+from infra.stacks.compute.services import build_services, operator_shell_policy
+from infra.stacks.data import DataStack
+
+
+class ComputeStack(PlatformStack):
+    regional_web_acl: wafv2.CfnWebACL
+    """The load balancer's own web ACL, where the stage has one (set by build_entry)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        cfg: StageConfig,
+        *,
+        vpc: ec2.IVpc,
+        security_groups: SecurityGroupMatrix,
+        data: DataStack,
+    ) -> None:
+        super().__init__(scope, cfg, "compute", description="ECS services, load balancers, jobs")
+        self.security_groups = security_groups
+        self.data = data
+        compute = cfg.compute
+        self.key = self.stage_key("ComputeKey", "compute", "service logs, queues, sessions")
+        self.tracing = tracing_policy(self)
+        self.tracing_daemon = (
+            tracing_policy(self, "TracingDaemon", sampling=True) if compute.xray_sidecar else None
+        )
+        self._log_groups: dict[str, logs.LogGroup] = {}
+        self._metrics: dict[str, iam.ManagedPolicy] = {}
+        self._event_dead_letters = False
+        self.exec_logs = (
+            self.stage_log_group("ExecLogs", "ecs-exec") if compute.exec_enabled else None
+        )
+        self.uses_service_connect = any(s.uses.services for s in cfg.services.values())
+        self.namespace = cfg.resource_name("services")
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=cfg.resource_name("cluster"),
+            vpc=vpc,
+            container_insights_v2=ecs.ContainerInsights.ENHANCED,
+            enable_fargate_capacity_providers=True,
+            execute_command_configuration=self._exec_configuration(),
+            default_cloud_map_namespace=(
+                ecs.CloudMapNamespaceOptions(
+                    name=self.namespace,
+                    # Service Connect only: no DNS records
+                    type=servicediscovery.NamespaceType.HTTP,
+                    use_for_service_connect=True,
+                )
+                if self.uses_service_connect
+                else None
+            ),
+        )
+        self.operator_shell = operator_shell_policy(self) if compute.exec_enabled else None
+        self.repositories = {name: self._repository(name, s) for name, s in cfg.services.items()}
+        self.entry = build_entry(self)
+        self.load_balancer = self.entry.alb
+        needs_bus = any(isinstance(f.trigger, EventTrigger) for f in cfg.functions.values())
+        needs_bus |= any(u.events for u in self._declared_uses())
+        self.event_bus = (
+            events.EventBus(self, "EventBus", event_bus_name=cfg.resource_name("events"))
+            if needs_bus
+            else None
+        )
+        queues = build_queues(self)
+        self._queues = queues  # first: services and functions may send to any of them
+        self.functions: dict[str, FunctionHandle] = build_functions(self, queues)
+        self.services = build_services(self)
+        self._scheduled_jobs()
+        self._credential_refresh()
+        self._register()
+        self._outputs()
+
+    # -- helpers the builders share -------------------------------------------------------
+
+    def stage_log_group(
+        self, construct_id: str, name: str, days: int | None = None
+    ) -> logs.LogGroup:
+        return self.log_group(construct_id, self.cfg.log_name(name), self.key, days)
+
+    def service_log_group(self, name: str, spec: ServiceConfig) -> logs.LogGroup:
+        if name not in self._log_groups:
+            self._log_groups[name] = self.stage_log_group(
+                f"Logs-{name}", name, spec.log_retention_days or self.cfg.retention("services")
+            )
+        return self._log_groups[name]
+
+    @property
+    def service_log_groups(self) -> dict[str, logs.LogGroup]:
+        return dict(self._log_groups)
+
+    def queue(
+        self,
+        construct_id: str,
+        name: str,
+        *,
+        retention_days: int,
+        visibility_seconds: int | None = None,
+        dead_letters: tuple[sqs.IQueue, int] | None = None,
+    ) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            construct_id,
+            queue_name=self.cfg.resource_name(name),
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            data_key_reuse=hours(1),  # fewer KMS calls
+            enforce_ssl=True,
+            retention_period=days(retention_days),
+            visibility_timeout=seconds(visibility_seconds) if visibility_seconds else None,
+            dead_letter_queue=(
+                sqs.DeadLetterQueue(queue=dead_letters[0], max_receive_count=dead_letters[1])
+                if dead_letters
+                else None
+            ),
+            removal_policy=removal(self.cfg.removal_policy),
+        )
+
+    def queue_of(self, function: str) -> sqs.Queue | None:
+        return self._queues[function][0]
+
+    def allow(
+        self, grantee: iam.IGrantable, actions: list[str], resources: list[str], *, via: str
+    ) -> None:
+        """Exact actions on exact resources, plus this stack's key used through `via` only."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=resources)
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=[self.key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"{via}.{self.region}.amazonaws.com"}
+                },
+            )
+        )
+
+    def event_dead_letters(self) -> None:
+        """EventBridge puts undeliverable events on this stack's KMS-encrypted queues: the key
+        must let it encrypt (EventBridge user guide, dead-letter queues), for this account's
+        rules only."""
+        if self._event_dead_letters:
+            return
+        self._event_dead_letters = True
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeDeadLetters",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{self.partition}:events:{self.region}:{self.account}:rule/*"
+                        )
+                    }
+                },
+            )
+        )
+
+    def imported_secret(self, name: str, secret: secretsmanager.ISecret) -> secretsmanager.ISecret:
+        """The data stack's secret, imported by ARN: a grant on it then changes only roles in
+        this stack. Their kms:Decrypt on the data key comes from `decrypt_secrets`."""
+        existing = self.node.try_find_child(f"Secret-{name}")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        return secretsmanager.Secret.from_secret_attributes(
+            self, f"Secret-{name}", secret_complete_arn=secret.secret_arn
+        )
+
+    def decrypt_secrets(self, role: iam.IRole) -> None:
+        """Secrets are encrypted with the data key: decrypt through Secrets Manager only."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[self.data.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"
+                    }
+                },
+            )
+        )
+
+    def grant_metrics(self, role: iam.IRole, emitter: str) -> None:
+        """cloudwatch:PutMetricData for the custom metrics' namespaces this emitter publishes."""
+        namespaces = sorted(
+            {
+                m.namespace
+                for m in self.cfg.observability.custom_metrics.values()
+                if emitter in m.emitted_by
+            }
+        )
+        for namespace in namespaces:
+            if namespace not in self._metrics:
+                self._metrics[namespace] = iam.ManagedPolicy(
+                    self,
+                    f"Metrics-{namespace.replace('/', '-')}",
+                    description=f"Publish custom metrics in {namespace} only",
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["cloudwatch:PutMetricData"],
+                            resources=["*"],  # no resource-level permissions; the namespace is
+                            conditions={"StringEquals": {"cloudwatch:namespace": namespace}},
+                        )
+                    ],
+                )
+            role.add_managed_policy(self._metrics[namespace])
+
+    @property
+    def metric_policies(self) -> list[str]:
+        """Construct ids of the custom-metric policies (one per namespace)."""
+        return [policy.node.id for policy in self._metrics.values()]
+
+    def _declared_uses(self) -> list[Any]:
+        return [s.uses for s in self.cfg.services.values()] + [
+            f.uses for f in self.cfg.functions.values()
+        ]
+
+    # -- cluster-wide pieces --------------------------------------------------------------
+
+    def _exec_configuration(self) -> ecs.ExecuteCommandConfiguration | None:
+        """Operator shells through SSM, encrypted and recorded; there is no SSH anywhere."""
+        if self.exec_logs is None:
+            return None
+        return ecs.ExecuteCommandConfiguration(
+            kms_key=self.key,
+            logging=ecs.ExecuteCommandLogging.OVERRIDE,
+            log_configuration=ecs.ExecuteCommandLogConfiguration(
+                cloud_watch_log_group=self.exec_logs, cloud_watch_encryption_enabled=True
+            ),
+        )
+
+    def _repository(self, name: str, spec: ServiceConfig) -> ecr.Repository:
+        keep = self.cfg.compute.ecr_keep_images
+        return ecr.Repository(
+            self,
+            f"Repository-{name}",
+            repository_name=self.cfg.repository_name(name),
+            image_scan_on_push=True,
+            image_tag_mutability=(
+                ecr.TagMutability.IMMUTABLE
+                if spec.tag_mutability is TagMutability.IMMUTABLE
+                else ecr.TagMutability.MUTABLE
+            ),
+            encryption=ecr.RepositoryEncryption.KMS,
+            encryption_key=self.key,
+            lifecycle_rules=[
+                ecr.LifecycleRule(description=f"keep the last {keep} images", max_image_count=keep)
+            ],
+            removal_policy=removal(self.cfg.removal_policy),
+        )
+
+    def _scheduled_jobs(self) -> None:
+        """EventBridge Scheduler puts the job's message on its function's queue."""
+        for name, job in self.cfg.jobs.items():
+            queue, dead_letters = self._queues[job.function]
+            assert queue is not None
+            role = scheduler_role(self, f"Schedule-{name}Role")
+            self.allow(
+                role, ["sqs:SendMessage"], [queue.queue_arn, dead_letters.queue_arn], via="sqs"
+            )
+            scheduler.Schedule(
+                self,
+                f"Schedule-{name}",
+                schedule_name=self.cfg.resource_name(name),
+                description=f"{name} job for {job.function}",
+                schedule=scheduler.ScheduleExpression.expression(
+                    job.expression, time_zone=TimeZone.of(self.cfg.time_zone)
+                ),
+                target=SendToQueue(
+                    queue,
+                    role,
+                    payload=job.message or {"job": name},
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=3,
+                ),
+            )
+
+    def _credential_refresh(self) -> None:
+        """After every rotation of the application's database login: rewrite the URL secrets,
+        then roll the services that use the database onto the new credentials."""
+        cfg = self.cfg
+        users = [n for n, s in cfg.services.items() if s.uses.database]
+        urls = [
+            self.imported_secret(f"App-{n}", self.data.app_secrets[n])
+            for n, spec in cfg.secrets.items()
+            if spec.kind is SecretKind.DATABASE_URL
+        ]
+        if not users and not urls:
+            return
+        app = self.imported_secret("Database", self.data.app_database_secret)
+        failed = self.queue(
+            "CredentialRefreshFailures", "credential-refresh-dlq", retention_days=14
+        )
+        function = platform_function(
+            self,
+            "CredentialRefresh",
+            FunctionProps(
+                function_name=cfg.resource_name("credential-refresh"),
+                description="After a database rotation: rewrite URL secrets, roll services",
+                code=code_asset(LAMBDA_SRC / "credential_refresh"),
+                key=self.key,
+                log_group=self.stage_log_group(
+                    "CredentialRefreshLogs", "credential-refresh", cfg.retention("functions")
+                ),
+                tracing=self.tracing,
+                reserved_concurrency=1,
+                dead_letter_queue=failed,
+                environment={
+                    "APP_SECRET_ARN": app.secret_arn,
+                    "URL_SECRET_ARNS": ",".join(s.secret_arn for s in urls),
+                    "CLUSTER_NAME": cfg.resource_name("cluster"),
+                    "SERVICE_NAMES": ",".join(cfg.resource_name(n) for n in users),
+                },
+            ),
+        )
+        app.grant_read(function)
+        for secret in urls:
+            secret.grant_write(function)
+        assert function.role is not None
+        self.decrypt_secrets(function.role)
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey"],
+                resources=[self.data.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"
+                    }
+                },
+            )
+        )
+        if users:
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["ecs:UpdateService"],
+                    resources=[
+                        self.format_arn(
+                            service="ecs",
+                            resource="service",
+                            resource_name=f"{cfg.resource_name('cluster')}/{cfg.resource_name(n)}",
+                        )
+                        for n in users
+                    ],
+                )
+            )
+        events.Rule(
+            self,
+            "AfterRotation",
+            description="The application's database credentials rotated",
+            event_pattern=events.EventPattern(
+                source=["aws.secretsmanager"],
+                detail_type=["AWS Service Event via CloudTrail"],
+                detail={
+                    "eventName": ["RotationSucceeded"],
+                    "additionalEventData": {"SecretId": [app.secret_arn]},
+                },
+            ),
+            targets=[
+                event_targets.LambdaFunction(function, dead_letter_queue=failed, retry_attempts=4)
+            ],
+        )
+        self.event_dead_letters()
+        self.inventory.functions.append(
+            MonitoredFunction("credential-refresh", function, 30, dead_letters=failed)
+        )
+
+    def _register(self) -> None:
+        inventory = self.inventory
+        inventory.load_balancers.append(self.entry.alb)
+        if self.entry.nlb is not None:
+            inventory.network_load_balancers.append(self.entry.nlb)
+        inventory.services += [
+            MonitoredService(
+                name=name,
+                service=service.service,
+                log_group=self._log_groups[name],
+                target_group=service.target_group,
+                min_tasks=self.cfg.services[name].min_tasks,
+                max_tasks=self.cfg.services[name].max_tasks,
+            )
+            for name, service in self.services.items()
+        ]
+        inventory.functions += [
+            MonitoredFunction(
+                name=name,
+                function=handle.function,
+                timeout_seconds=handle.config.timeout_seconds,
+                dead_letters=handle.dead_letters,
+                queue=handle.queue,
+            )
+            for name, handle in self.functions.items()
+        ]
+
+    def _outputs(self) -> None:
+        """What the pipeline and operators look for after a deploy."""
+        outputs = {
+            "ClusterName": (self.cluster.cluster_name, "ECS cluster (migration task runs here)"),
+            "LoadBalancerDnsName": (self.load_balancer.load_balancer_dns_name, "ALB DNS name"),
+        }
+        outputs |= {
+            f"Repository{''.join(p.capitalize() for p in name.split('-'))}Uri": (
+                repository.repository_uri,
+                f"Push {name} images here (then set image_tag)",
+            )
+            for name, repository in self.repositories.items()
+        }
+        self.outputs = {
+            key: CfnOutput(self, key, value=value, description=description)
+            for key, (value, description) in outputs.items()
+        }
