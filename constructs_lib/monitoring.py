@@ -51,6 +51,9 @@ class MonitoredFunction:
     dead_letters: sqs.IQueue | None
     """Failed async invocations, or the dead-letter queue of its own queue."""
     queue: sqs.IQueue | None = None
+    forwards_alerts: bool = False
+    """An alert forwarder: every alarm of its own is critical, since the warning path may be
+    the very forwarder that is failing."""
 
 
 @dataclass
@@ -87,6 +90,28 @@ class Signal(Protocol):
     def levels(self) -> Iterable[tuple[StrEnum, float]]:
         """(severity, value) per level the signal sets; severity "warning" or "critical"."""
         ...
+
+
+@dataclass(frozen=True)
+class Escalated:
+    """A signal whose first level (the most sensitive one) is its only level, and critical."""
+
+    signal: Signal
+
+    @property
+    def periods(self) -> int:
+        return self.signal.periods
+
+    @property
+    def period_seconds(self) -> int:
+        return self.signal.period_seconds
+
+    def levels(self) -> list[tuple[StrEnum, float]]:
+        found = list(self.signal.levels())
+        if not found:
+            return []
+        severity, value = found[0]
+        return [(type(severity)("critical"), value)]
 
 
 def levels(

@@ -152,6 +152,7 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
         {
             "guarantees.encrypted_origin": False,
             "domain": None,
+            "edge.waf.large_body_paths": [],
             "data.cache": {"multi_az": False, "replicas_per_shard": 0},
             "compute.exec_enabled": True,
             "observability.audit.trail_object_lock": False,
@@ -255,16 +256,17 @@ def product(app: Any) -> None:
 
 
 def wildcards(app: Any) -> None:
-    """Dev of the default profile, plus `secretsmanager:GetSecretValue` on `*` in every role's
-    own policy. The roles are written to wildcards.json for the test to check each one."""
+    """Dev and prod of the default profile (prod has the roles only production needs:
+    replication, Config, the DR stack), plus `secretsmanager:GetSecretValue` on `*` in every
+    role's own policy. The roles are written to wildcards.json for the test to check each one."""
     from aws_cdk import Stack  # noqa: PLC0415
     from aws_cdk import aws_iam as iam  # noqa: PLC0415
 
     from infra.platform import build_platform  # noqa: PLC0415
 
-    (stage,) = build_platform(app, {}, configs=[_default("dev")])
+    stages = build_platform(app, {}, configs=[_default("dev"), _default("prod")])
     injected = []
-    for stack in stage.stacks.values():
+    for stack in (s for stage in stages for s in stage.stacks.values()):
         for role in stack.node.find_all():
             if not isinstance(role, iam.Role) or Stack.of(role) is not stack:
                 continue

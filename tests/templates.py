@@ -71,3 +71,24 @@ def statements(template: Template) -> list[dict[str, Any]]:
 def actions(statement: dict[str, Any]) -> list[str]:
     value = statement["Action"]
     return value if isinstance(value, list) else [value]
+
+
+def ref(node: Any) -> str | None:
+    """The logical id a Ref or Fn::GetAtt points at."""
+    if not isinstance(node, dict):
+        return None
+    if "Ref" in node:
+        return str(node["Ref"])
+    if "Fn::GetAtt" in node:
+        return str(node["Fn::GetAtt"][0])
+    return None
+
+
+def exported(producer: Template, value: Any) -> str | None:
+    """The producer's logical id behind an Fn::ImportValue of one of its outputs."""
+    if not isinstance(value, dict) or "Fn::ImportValue" not in value:
+        return None
+    for output in producer.get("Outputs", {}).values():
+        if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]:
+            return ref(output["Value"])
+    return None

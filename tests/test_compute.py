@@ -75,6 +75,48 @@ def test_placeholders_never_receive_secrets(platform: Synthesized, stage: str) -
         assert "Secrets" not in app, service
 
 
+DATA_ACTIONS = ("s3:", "sqs:", "events:", "secretsmanager:", "dynamodb:", "rds-db:")
+
+
+def imported_policies(template: Template, role: str) -> list[str]:
+    """Export names of the other stacks' managed policies attached to a role (the data
+    stack's bucket grants)."""
+    props = template["Resources"][role]["Properties"]
+    arns = props.get("ManagedPolicyArns", [])
+    return [
+        str(a["Fn::ImportValue"]) for a in arns if isinstance(a, dict) and "Fn::ImportValue" in a
+    ]
+
+
+def role_actions(template: Template, role: str) -> set[str]:
+    """Every action a role of the template is granted: inline policies, and managed policies of
+    the template attached to it from either side."""
+    found: set[str] = set()
+    props = template["Resources"][role]["Properties"]
+    attached = {r["Ref"] for r in props.get("ManagedPolicyArns", []) if "Ref" in r}
+    for logical_id, policy in template["Resources"].items():
+        kind, policy_props = policy["Type"], policy["Properties"]
+        roles = {r.get("Ref") for r in policy_props.get("Roles", [])}
+        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and (
+            role in roles or logical_id in attached
+        ):
+            for statement in policy_props["PolicyDocument"]["Statement"]:
+                found.update(actions(statement))
+    return found
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_placeholders_get_no_data_permissions(platform: Synthesized, stage: str) -> None:
+    """A public placeholder image could be anyone's code: its task role reaches no data."""
+    template = platform.template(stage, "compute")
+    for service in SERVICES:
+        task = one(template, "AWS::ECS::TaskDefinition", f"Service{service}Task")
+        role = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
+        granted = role_actions(template, role)
+        assert not {a for a in granted if a.startswith(DATA_ACTIONS)}, (service, granted)
+        assert imported_policies(template, role) == [], service
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_release_runs_the_stage_repository_with_its_credentials(pool: Pool, stage: str) -> None:
     template = pool.result("release").template(stage, "compute")
@@ -94,6 +136,12 @@ def test_a_release_runs_the_stage_repository_with_its_credentials(pool: Pool, st
         assert f"repository/webplat-{stage.lower()}-" in json.dumps(pull["Resource"])
     logins = [s for s in statements(template) if "ecr:GetAuthorizationToken" in actions(s)]
     assert len(logins) == 1  # one EcrAuthorization policy in the stack
+    # A release gets the data access it declares (the placeholder before it got none).
+    role = one(template, "AWS::ECS::TaskDefinition", "ServiceapiTask")["Properties"]["TaskRoleArn"]
+    granted = role_actions(template, role["Fn::GetAtt"][0])
+    assert "sqs:SendMessage" in granted
+    (uploads,) = imported_policies(template, role["Fn::GetAtt"][0])
+    assert "UploadsReadWrite" in uploads
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -318,3 +318,96 @@ def test_every_key_rotates(platform: Synthesized, stage: str) -> None:
 def test_backups_outlive_a_lost_data_key(platform: Synthesized, stage: str) -> None:
     template = platform.template(stage, "data")
     assert key_ref(template, "backup") != key_ref(template, "data")
+
+
+# -- sleep and restore testing ---------------------------------------------------------------
+
+
+def _six_field(cron: str) -> str:
+    """A five-field cron as EventBridge Scheduler writes it (written out, not the code's)."""
+    minute, hour, day, month, week_day = cron.split()
+    day, week_day = ("?", week_day) if week_day != "*" else (day, "?")
+    return f"cron({minute} {hour} {day} {month} {week_day} *)"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_database_sleeps_with_the_stage_through_its_own_role(
+    platform: Synthesized, stage: str
+) -> None:
+    cfg = CONFIGS[stage]
+    template = platform.template(stage, "data")
+    schedules = {
+        s["Properties"]["Name"]: s["Properties"]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+        if s["Properties"].get("GroupName") == f"webplat-{cfg.name}-sleep"
+    }
+    sleep = cfg.sleep
+    if sleep is None or not sleep.stop_database:
+        assert schedules == {}
+        return
+    (database,) = resources(template, "AWS::RDS::DBInstance")
+    expected = {"stop": sleep.sleep, "start": sleep.database_wake_cron()}
+    assert set(schedules) == {f"webplat-{cfg.name}-db-{action}" for action in expected}
+    roles = set()
+    for action, cron in expected.items():
+        props = schedules[f"webplat-{cfg.name}-db-{action}"]
+        assert props["ScheduleExpression"] == _six_field(cron)
+        assert props["ScheduleExpressionTimezone"] == cfg.time_zone
+        target = props["Target"]
+        assert target["Arn"]["Fn::Join"][1][-1] == f":scheduler:::aws-sdk:rds:{action}DBInstance"
+        assert mentions(target["Input"], database)
+        assert "DbInstanceIdentifier" in str(target["Input"])
+        roles.add(target["RoleArn"]["Fn::GetAtt"][0])
+    (role,) = roles
+    trust = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": cfg.account}},
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+        }
+    ]
+    granted = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert sorted(s["Action"] for s in granted) == ["rds:StartDBInstance", "rds:StopDBInstance"]
+    assert all(mentions(s["Resource"], database) for s in granted)  # this database only
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_restores_are_tested_where_the_stage_asks(platform: Synthesized, stage: str) -> None:
+    cfg = CONFIGS[stage]
+    backup = cfg.data.backup
+    template = platform.template(stage, "data")
+    plans = resources(template, "AWS::Backup::RestoreTestingPlan")
+    selections = resources(template, "AWS::Backup::RestoreTestingSelection")
+    if not backup.restore_testing:
+        assert (plans, selections) == ({}, {})
+        return
+    ((plan_id, plan),) = plans.items()
+    name = f"webplat_{cfg.name}_restore_tests"
+    assert plan["Properties"]["RestoreTestingPlanName"] == name
+    assert plan["Properties"]["ScheduleExpression"] == _six_field(backup.restore_test_schedule)
+    assert plan["Properties"]["ScheduleExpressionTimezone"] == cfg.time_zone
+    (database,) = resources(template, "AWS::RDS::DBInstance")
+    by_name = {s["Properties"]["RestoreTestingSelectionName"]: s for s in selections.values()}
+    backed_up = [f"bucket_{b}" for b, spec in cfg.buckets.items() if spec.backup]
+    assert set(by_name) == {"database", *backed_up}
+    assert "bucket_uploads" in by_name
+    for selection in by_name.values():
+        props = selection["Properties"]
+        assert selection["DependsOn"] == [plan_id]
+        assert props["RestoreTestingPlanName"] == name
+        # The copies live for the validation window, then AWS Backup deletes them.
+        assert props["ValidationWindowHours"] == backup.restore_validation_hours
+    db = by_name["database"]["Properties"]
+    assert db["ProtectedResourceType"] == "RDS"
+    assert mentions(db["ProtectedResourceArns"], database)
+    overrides = db["RestoreMetadataOverrides"]
+    assert overrides["dbSubnetGroupName"] == {"Ref": "DatabaseSubnets"}  # isolated subnets
+    assert "SecurityGroupsrestoretest" in json.dumps(overrides["vpcSecurityGroupIds"])
+    assert by_name["bucket_uploads"]["Properties"]["ProtectedResourceType"] == "S3"

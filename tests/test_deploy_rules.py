@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from infra.config.aws import LOG_RETENTION_DAYS
 from infra.config.aws import PLACEHOLDER_ACCOUNT as PLACEHOLDER
 from tests.jobs import JOBS
 from tests.synth import Pool, StackTemplate
@@ -78,30 +79,6 @@ NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("AWS::Budgets::Budget", "BudgetName"): ("account", r"[^:\\]{1,100}"),
     ("AWS::ServiceDiscovery::HttpNamespace", "Name"): ("region", r"[!-~]{1,1024}"),
 }
-LOG_RETENTION_DAYS = {
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-}  # PutRetentionPolicy: retentionInDays
 
 
 def all_resources(pool: Pool) -> Iterator[tuple[str, StackTemplate, str, dict[str, Any]]]:

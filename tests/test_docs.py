@@ -4,6 +4,8 @@ architecture change as a diagram diff."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,21 @@ def test_the_readme_shows_each_profiles_current_cost_estimate(pool: Pool, profil
     rows = readme_rows(profile, estimate(pool.result(profile).outdir, load_assumptions()))
     stale = [row for row in rows if row not in readme]
     assert stale == [], f"README's cost table is stale for {profile}; `make cost PROFILE={profile}`"
+
+
+def test_the_readme_release_command_is_a_deployable_configuration() -> None:
+    """The README's `cdk deploy` loads as typed, with accounts required, and releases every
+    service of the stage it selects (the `release` job synthesizes the same shape)."""
+    from infra.config import load_stages  # noqa: PLC0415
+    from tests.jobs import RELEASE  # noqa: PLC0415
+
+    readme = (DOCS.parent.parent / "README.md").read_text()
+    (command,) = re.findall(r"^cdk deploy .*?(?<!\\)$", readme.replace("\\\n", " "), re.M)
+    words = shlex.split(command)
+    context = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-c")
+    (prod,) = load_stages(context, {}).stages
+    assert prod.name == "prod"
+    assert words[-1] == "Prod/*"
+    assert all(service.image_tag for service in prod.services.values())
+    released = {k.split(".", 1)[1] for k in RELEASE if k.startswith("prod.")}
+    assert {k.split(".", 1)[1] for k in context if k.startswith("prod.")} <= released

@@ -50,6 +50,7 @@ def test_waf_rules_and_redacted_logging(platform: Synthesized, stage: str) -> No
             "AWSManagedRulesAmazonIpReputationList",
             "RateLimitPerIp",
             *waf_cfg.managed_rule_groups,
+            *(["OversizedBodyOutsideUploads"] if waf_cfg.large_body_paths else []),
         }
         == {
             "AWSManagedRulesAmazonIpReputationList",
@@ -57,6 +58,7 @@ def test_waf_rules_and_redacted_logging(platform: Synthesized, stage: str) -> No
             "AWSManagedRulesCommonRuleSet",
             "AWSManagedRulesKnownBadInputsRuleSet",
             "AWSManagedRulesSQLiRuleSet",
+            "OversizedBodyOutsideUploads",  # the default profile takes uploads at /api/uploads
         }
     )
     assert rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"] == {

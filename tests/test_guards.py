@@ -26,6 +26,7 @@ REPLACING: dict[str, tuple[str, ...]] = {
     "AWS::Logs::LogGroup": ("LogGroupName",),
     "AWS::RDS::DBInstance": (
         "DBInstanceIdentifier",
+        "Engine",
         "DBName",
         "KmsKeyId",
         "StorageEncrypted",
@@ -285,6 +286,26 @@ def test_guards_catch_a_rename_a_replacing_property_and_a_dropped_export(
         '"webplat-prod-db" to "webplat-prod-db-2"; that property can only change by '
         "REPLACEMENT: a new, empty resource, the old one and its data deleted"
     )
+    # Engine, the database's key and a secret's name replace just the same.
+    secrets = [
+        lid
+        for lid, r in current["Prod"][stack].items()
+        if r["type"] == "AWS::SecretsManager::Secret" and "Name" in r
+    ]
+    for logical_id, prop, value in [
+        (database, "Engine", "mysql"),
+        (database, "KmsKeyId", {"Fn::GetAtt": ["OtherKey", "Arn"]}),
+        (secrets[0], "Name", "webplat/prod/renamed"),
+    ]:
+        assert prop in current["Prod"][stack][logical_id], (logical_id, prop)
+        edited = json.loads(json.dumps(current))
+        edited["Prod"][stack][logical_id][prop] = value
+        (found,) = replaced_stateful(current, edited)
+        assert f"{logical_id} " in found
+        assert f": {prop} changes from " in found
+        assert found.endswith(
+            "REPLACEMENT: a new, empty resource, the old one and its data deleted"
+        )
     renamed = json.loads(json.dumps(current))
     renamed["Prod"][stack]["Renamed0000"] = renamed["Prod"][stack].pop(database)
     assert replaced_stateful(current, renamed)[0].startswith(

@@ -20,7 +20,16 @@ from infra.config.services import Exposure
 from tests.jobs import MATRIX
 from tests.stacks import CONCERNS
 from tests.synth import Pool, Synthesized, Template, resources
-from tests.templates import actions, flows, mentions, one, security_group_tiers, statements
+from tests.templates import (
+    actions,
+    exported,
+    flows,
+    mentions,
+    one,
+    ref,
+    security_group_tiers,
+    statements,
+)
 
 
 def stage_config(name: str) -> StageConfig:
@@ -75,27 +84,6 @@ def pascal(name: str) -> str:
 def lid(name: str) -> str:
     """A declared name as it appears in logical ids (construct ids lose their hyphens)."""
     return name.replace("-", "")
-
-
-def ref(node: Any) -> str | None:
-    """The logical id a Ref or Fn::GetAtt points at."""
-    if not isinstance(node, dict):
-        return None
-    if "Ref" in node:
-        return str(node["Ref"])
-    if "Fn::GetAtt" in node:
-        return str(node["Fn::GetAtt"][0])
-    return None
-
-
-def exported(producer: Template, value: Any) -> str | None:
-    """The producer's logical id behind an Fn::ImportValue of one of its outputs."""
-    if not isinstance(value, dict) or "Fn::ImportValue" not in value:
-        return None
-    for output in producer.get("Outputs", {}).values():
-        if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]:
-            return ref(output["Value"])
-    return None
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 from infra.config import StageConfig, build_stage
 from tests.jobs import PRODUCT_PROFILE, product_profile
 from tests.synth import Pool, Synthesized, Template, resources
-from tests.templates import actions, flows, mentions, security_group_tiers
+from tests.templates import actions, exported, flows, mentions, ref, security_group_tiers
 
 CFG: StageConfig = build_stage(product_profile(), "stage")[0]
 STAGE = CFG.construct_id
@@ -85,26 +85,6 @@ def pascal(name: str) -> str:
 
 def lid(name: str) -> str:
     return name.replace("-", "").replace("_", "")
-
-
-def ref(node: Any) -> str | None:
-    if not isinstance(node, dict):
-        return None
-    if "Ref" in node:
-        return str(node["Ref"])
-    if "Fn::GetAtt" in node:
-        return str(node["Fn::GetAtt"][0])
-    return None
-
-
-def exported(producer: Template, value: Any) -> str | None:
-    """The producer's logical id behind an Fn::ImportValue of one of its outputs."""
-    if not isinstance(value, dict) or "Fn::ImportValue" not in value:
-        return None
-    for output in producer.get("Outputs", {}).values():
-        if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]:
-            return ref(output["Value"])
-    return None
 
 
 def principal(role_id: str) -> str:

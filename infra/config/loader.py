@@ -1,11 +1,13 @@
 """Stage configurations from a profile, in layers, each later one winning:
 
   platform defaults (the config types) < preset (dev/staging/prod in presets.toml)
-  < the profile's shared settings < its [stages.<name>] < context (-c) < environment (PLATFORM_*)
+  < the profile's shared settings < its [stages.<name>] < environment (PLATFORM_*) < context (-c)
 
 Context wins over environment because it is what was typed for this run. Every key of every
 layer is checked against the types (did-you-mean on typos), and a stage layer or override may
-change a declared service, function, bucket, secret or job but never add or drop one.
+change a declared service, function, bucket, secret or job but never add or drop one (a stage
+may clear its jobs). A dotted setting changes one field: the section around it keeps its other
+values, from the layers below or the defaults.
 No AWS call is made.
 """
 
@@ -23,22 +25,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra.config.base import ConfigError, parse_bool, validation_problems
-from infra.config.overrides import (
-    COLLECTIONS,
-    DEFAULTS,
-    OverrideError,
-    coerce,
-    entry_model,
-    env_path,
-    nest,
-    resolve,
-)
-from infra.config.pipeline import PIPELINE_FIELDS
-from infra.config.stage import StageConfig, shared_account_problems
+from infra.config.context import selected_stages, setting, stage_overrides
+from infra.config.overrides import COLLECTIONS, DEFAULTS, entry_model, nest, seed_defaults
+from infra.config.stage import StageConfig
+from infra.config.stage_checks import shared_account_problems
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 DEFAULT_PROFILE = "default"
-GLOBAL_KEYS = ("profile", "stages", "require_accounts", "pipeline")
+CLEARABLE = ("jobs",)
+"""Collections a stage may empty (`jobs = {}`: this stage schedules nothing)."""
+OVERRIDES_FROM = 3
+"""Layers from this index on (context, environment) are dotted settings, not whole tables."""
 Layer = dict[str, Any]
 
 
@@ -155,7 +152,7 @@ def load_stages(context: Mapping[str, Any], environ: Mapping[str, str]) -> Loade
     """The selected stages of the selected profile, validated, in promotion order. `context` is
     every CDK context value (`app.node.get_all_context()`)."""
     context = {**_carried(environ), **context}
-    profile_name = str(_setting(context, environ, "profile", "PLATFORM_PROFILE") or DEFAULT_PROFILE)
+    profile_name = str(setting(context, environ, "profile", "PLATFORM_PROFILE") or DEFAULT_PROFILE)
     profile = load_profile(profile_name)
     problems: list[str] = []
 
@@ -166,13 +163,15 @@ def load_stages(context: Mapping[str, Any], environ: Mapping[str, str]) -> Loade
             problems.extend(err.problems)
             return None
 
-    selected = attempt(_selected, profile, _setting(context, environ, "stages", "PLATFORM_STAGES"))
+    selected = attempt(
+        selected_stages, profile, setting(context, environ, "stages", "PLATFORM_STAGES")
+    )
     require = attempt(
         parse_bool,
         "require_accounts",
-        _setting(context, environ, "require_accounts", "PLATFORM_REQUIRE_ACCOUNTS"),
+        setting(context, environ, "require_accounts", "PLATFORM_REQUIRE_ACCOUNTS"),
     )
-    overrides = attempt(_overrides, profile, context, environ)
+    overrides = attempt(stage_overrides, profile, context, environ)
     if problems:
         raise ConfigError(*problems)
     loaded = Loaded(stages=[])
@@ -216,9 +215,13 @@ def build_stage(
     problems = _undeclared(profile, stage, layers[2:])
     merged: Layer = {}
     sources: dict[tuple[str, ...], str] = {}
-    for source, layer in layers:
+    for index, (source, layer) in enumerate(layers):
+        leaves = _leaves(layer)
+        if index >= OVERRIDES_FROM:  # a dotted setting changes one field of what is there
+            for path in leaves:
+                merged = seed_defaults(merged, path)
         merged = deep_merge(merged, layer)
-        for path in _leaves(layer):
+        for path in leaves:
             sources[path] = source
     merged = _apply_defaults(merged, problems, stage)
     merged |= {"name": stage, "profile": profile.name}
@@ -282,7 +285,19 @@ def _undeclared(profile: Profile, stage: str, layers: list[tuple[str, Layer]]) -
     for source, layer in layers:
         for collection in COLLECTIONS:
             declared = profile.shared.get(collection, {})
-            for key in layer.get(collection, {}):
+            entries = layer.get(collection)
+            if entries == {} and declared and collection not in CLEARABLE:
+                problems.append(
+                    f"{stage}.{collection}: an empty table would drop every declared entry "
+                    f"({source}); change entries field by field, e.g. "
+                    f"-c {stage}.{collection}.{next(iter(declared))}.<field>=<value>"
+                )
+            for key, entry in (entries or {}).items():
+                if entry == {} and key in declared:
+                    problems.append(
+                        f"{stage}.{collection}.{key}: an empty table would reset it to the "
+                        f"platform defaults ({source}); set only the fields that differ"
+                    )
                 if key not in declared:
                     close = difflib.get_close_matches(key, declared, n=1, cutoff=0.6)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -310,132 +325,3 @@ def _apply_defaults(merged: Layer, problems: list[str], stage: str) -> Layer:
             for name, entry in entries.items()
         }
     return result
-
-
-# -- context and environment -------------------------------------------------------------------
-
-
-def _setting(context: Mapping[str, Any], environ: Mapping[str, str], key: str, env: str) -> Any:
-    value = context.get(key)
-    return value if value not in (None, "") else environ.get(env)
-
-
-def _selected(profile: Profile, value: Any) -> list[str]:
-    names = list(profile.stages)
-    if not value:
-        return names
-    wanted = [n.strip().lower() for n in (value.split(",") if isinstance(value, str) else value)]
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        raise ConfigError(
-            f"stages: unknown stage(s) {', '.join(map(repr, unknown))} in profile "
-            f"{profile.name}; valid: {', '.join(names)}"
-        )
-    return [n for n in names if n in wanted]
-
-
-def _declared(profile: Profile) -> dict[str, set[str]]:
-    return {c: set(profile.shared.get(c, {})) for c in COLLECTIONS}
-
-
-def _overrides(
-    profile: Profile, context: Mapping[str, Any], environ: Mapping[str, str]
-) -> dict[str, list[tuple[str, Layer]]]:
-    """Per stage: the environment's layer, then the context's (context wins)."""
-    stages = {s.lower(): s for s in profile.stages}
-    declared = _declared(profile)
-    per_stage: dict[str, list[tuple[str, Layer]]] = {s: [] for s in profile.stages}
-    problems: list[str] = []
-    for variable in sorted(environ):
-        if not variable.startswith("PLATFORM_"):
-            continue
-        rest = variable.removeprefix("PLATFORM_")
-        if rest in ("PROFILE", "STAGES", "REQUIRE_ACCOUNTS", "PIPELINE", "CONTEXT") or (
-            rest.startswith("PIPELINE_")
-            and rest.removeprefix("PIPELINE_").lower() in PIPELINE_FIELDS
-        ):
-            continue
-        tokens = rest.lower().split("_")
-        stage = stages.get(tokens[0])
-        path = env_path(tokens[1:], declared) if stage else None
-        if stage is None or path is None:
-            problems.append(_unknown_variable(variable, profile))
-            continue
-        _add(
-            per_stage,
-            stage,
-            source=f"environment {variable}",
-            path=path,
-            value=environ[variable],
-            declared=declared,
-            problems=problems,
-        )
-    for key, value in sorted(context.items(), key=lambda kv: kv[0]):
-        if key.startswith("@") or ":" in key or key in GLOBAL_KEYS:
-            continue
-        if key.startswith("pipeline."):
-            if key.removeprefix("pipeline.") not in PIPELINE_FIELDS:
-                problems.append(
-                    f"{key}: unknown key; valid: "
-                    + ", ".join(f"pipeline.{f}" for f in PIPELINE_FIELDS)
-                )
-            continue
-        head, _, rest_key = key.partition(".")
-        stage = stages.get(head.lower())
-        if stage is None or not rest_key:
-            close = difflib.get_close_matches(head, [*GLOBAL_KEYS, *profile.stages], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            problems.append(
-                f"{key}: unknown context key{hint} (settings are <stage>.<path> for stages "
-                f"{', '.join(profile.stages)}, or {', '.join(GLOBAL_KEYS)})"
-            )
-            continue
-        _add(
-            per_stage,
-            stage,
-            source="context",
-            path=tuple(rest_key.split(".")),
-            value=value,
-            declared=declared,
-            problems=problems,
-        )
-    if problems:
-        raise ConfigError(*problems)
-    return per_stage
-
-
-def _add(
-    per_stage: dict[str, list[tuple[str, Layer]]],
-    stage: str,
-    *,
-    source: str,
-    path: tuple[str, ...],
-    value: Any,
-    declared: dict[str, set[str]],
-    problems: list[str],
-) -> None:
-    try:
-        canonical, annotation = resolve(path, declared)
-        typed = coerce(value, annotation, f"{stage}.{'.'.join(canonical)}")
-    except OverrideError as err:
-        problems.append(f"{stage}.{err}")
-        return
-    per_stage[stage].append((source, nest(canonical, typed)))
-
-
-def _unknown_variable(variable: str, profile: Profile) -> str:
-    known = [
-        "PLATFORM_PROFILE",
-        "PLATFORM_STAGES",
-        "PLATFORM_REQUIRE_ACCOUNTS",
-        "PLATFORM_PIPELINE",
-    ]
-    known += [f"PLATFORM_PIPELINE_{f.upper()}" for f in PIPELINE_FIELDS]
-    known += [f"PLATFORM_{s.upper()}_ACCOUNT" for s in profile.stages]
-    close = difflib.get_close_matches(variable, known, n=1, cutoff=0.7)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    return (
-        f"{variable}: unknown setting{hint} (stage settings are PLATFORM_<STAGE>_<PATH>, e.g. "
-        f"PLATFORM_{next(iter(profile.stages)).upper()}_NETWORK_NAT_GATEWAYS, for stages "
-        f"{', '.join(profile.stages)})"
-    )

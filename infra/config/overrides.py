@@ -233,3 +233,45 @@ def _env_entry(
             if tail is not None:
                 return (name, match, *tail)
     return None
+
+
+def seed_defaults(merged: dict[str, Any], path: Path) -> dict[str, Any]:
+    """`merged` with every section on the way to `path` filled in from its defaults where no
+    layer wrote it, so that a dotted setting (`...alarms.db_cpu_percent.periods=3`) changes
+    that one field instead of replacing the section (and dropping its levels) with a partial
+    one. Sections of a collection entry start from the stage's `<collection>_defaults`."""
+    result = dict(merged)
+    node, defaults = result, None
+    model: type[BaseModel] | None = StageConfig
+    index = 0
+    while index < len(path) - 1 and model is not None:
+        part = path[index]
+        field = model.model_fields.get(part)
+        if field is None:
+            break
+        inner = _unwrap(field.annotation)
+        if get_origin(inner) is dict:  # a collection: the next part names an entry
+            if index + 1 >= len(path) - 1 or not isinstance(node.get(part), dict):
+                break
+            defaults = next((result.get(k) for k, c in DEFAULTS.items() if c == part), None)
+            entries = node[part] = dict(node[part])
+            key = path[index + 1]
+            if not isinstance(entries.get(key), dict):
+                break
+            node = entries[key] = dict(entries[key])
+            model, index = _model(get_args(inner)[1]), index + 2
+            continue
+        sub = _model(field.annotation)
+        if sub is None:
+            break
+        if not isinstance(node.get(part), dict):
+            if part in node or not isinstance(field.default, BaseModel):
+                break  # set to null or a scalar by a layer, or no default section
+            seed = field.default.model_dump()
+            if isinstance(defaults, dict) and isinstance(defaults.get(part), dict):
+                seed = {**seed, **defaults[part]}
+            node[part] = seed
+        else:
+            node[part] = dict(node[part])
+        node, model, defaults, index = node[part], sub, None, index + 1
+    return result

@@ -158,6 +158,43 @@ def test_stage_layers_cannot_add_or_drop_a_service() -> None:
         assert set(cfg.services) == set(profile.shared["services"])
 
 
+@pytest.mark.parametrize(
+    ("setting", "keeps"),
+    [
+        # Defaults of the platform: the section itself was never written by a layer.
+        ("prod.observability.alarms.db_cpu_percent.periods=3", "db_cpu_percent"),
+        # Written by the profile: its other fields stay as the profile wrote them.
+        ("prod.observability.alarms.alb_5xx_count.periods=5", "alb_5xx_count"),
+        ("prod.observability.alarms.service_cpu_percent.critical=95", "service_cpu_percent"),
+    ],
+)
+def test_a_dotted_setting_changes_one_field_and_keeps_its_siblings(
+    setting: str, keeps: str
+) -> None:
+    key, value = setting.split("=")
+    (before,) = load({"profile": "workshop", "stages": "prod"}).stages
+    (after,) = load({"profile": "workshop", "stages": "prod", key: value}).stages
+    field = key.rsplit(".", 1)[1]
+    old, new = (
+        getattr(before.observability.alarms, keeps),
+        getattr(after.observability.alarms, keeps),
+    )
+    assert getattr(new, field) == float(value)
+    assert new.model_dump(exclude={field}) == old.model_dump(exclude={field})
+    assert new.levels()  # the alarm is still there
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("prod.functions", "prod.functions: an empty table would drop every declared entry"),
+        ("prod.buckets.uploads", "prod.buckets.uploads: an empty table would reset it"),
+    ],
+)
+def test_an_empty_table_never_drops_or_resets_what_is_declared(key: str, message: str) -> None:
+    assert message in problems({"profile": "commerce", "stages": "prod", key: "{}"})
+
+
 def test_sources_say_where_each_value_came_from() -> None:
     loaded = load(
         {"stages": "prod", "prod.services.api.max_tasks": "12"},

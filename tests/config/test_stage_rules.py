@@ -194,3 +194,56 @@ def test_a_placeholder_pager_url_is_refused_for_a_deploy() -> None:
         load_stages(context, {})
     (problem,) = [p for p in caught.value.problems if p.startswith("prod.observability.alerts")]
     assert "https://events.pagerduty.com/integration/PLACEHOLDER/enqueue cannot receive" in problem
+
+
+# The default dev sleeps 20:00-08:00 on weekdays and all weekend (database: up at 07:40).
+READS_DATABASE = {"functions.job-worker.uses.database": True}
+
+
+@pytest.mark.parametrize(
+    ("expression", "fires"),
+    [
+        ("cron(0 0 * * ? *)", "Mon 00:00"),  # every night
+        ("cron(30 21 ? * TUE *)", "Tue 21:30"),  # after the stop
+        ("cron(0 10 ? * SAT *)", "Sat 10:00"),  # awake hours, but the weekend sleeps
+        ("cron(30 7 ? * MON-FRI *)", "Mon 07:30"),  # before the database's own wake
+    ],
+)
+def test_a_job_that_reads_the_database_may_not_run_while_it_sleeps(
+    expression: str, fires: str
+) -> None:
+    message = refused(**READS_DATABASE, **{"jobs.daily-report.expression": expression})
+    assert f"dev.jobs.daily-report.expression: {expression} fires at {fires} Asia/Seoul" in message
+    assert "while the database sleeps from '0 20 * * MON-FRI' to '40 7 * * MON-FRI'" in message
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"jobs.daily-report.expression": "cron(0 10 ? * MON-FRI *)"},  # awake hours
+        {"jobs.daily-report.expression": "cron(45 7 ? * MON-FRI *)"},  # just after its wake
+        {"jobs.daily-report.expression": "rate(1 hour)", "sleep.stop_database": False},
+        {
+            "functions.job-worker.uses.database": False,
+            "jobs.daily-report.expression": "rate(1 hour)",
+        },
+    ],
+)
+def test_work_in_awake_hours_or_without_the_database_is_fine(changes: dict[str, Any]) -> None:
+    stage("dev", **{**READS_DATABASE, **changes})
+
+
+def test_a_rate_schedule_would_also_fire_while_the_database_sleeps() -> None:
+    message = refused(**READS_DATABASE, **{"jobs.daily-report.expression": "rate(6 hours)"})
+    assert "dev.jobs.daily-report.expression: rate(6 hours) also fires while" in message
+
+
+def test_a_scheduled_function_in_its_own_time_zone_is_checked_in_the_stage_zone() -> None:
+    """03:00 UTC is 12:00 in Seoul: awake. 13:00 UTC is 22:00 in Seoul: asleep."""
+    schedule = {"type": "schedule", "time_zone": "UTC"}
+    base = {"vpc": True, "uses": {"database": True}, "code": "job_worker"}
+    awake = {**base, "trigger": {**schedule, "expression": "cron(0 3 ? * MON-FRI *)"}}
+    asleep = {**base, "trigger": {**schedule, "expression": "cron(0 13 ? * MON-FRI *)"}}
+    stage("dev", **{"functions.reporter": awake})
+    message = refused(**{"functions.reporter": asleep})
+    assert "dev.functions.reporter.trigger: cron(0 13 ? * MON-FRI *) fires at Mon 22:00" in message

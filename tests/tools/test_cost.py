@@ -16,6 +16,7 @@ import pytest
 
 from tools.cost.__main__ import main
 from tools.cost.assembly import Stack
+from tools.cost.budget import suggested_budget
 from tools.cost.estimate import StackEstimate, price_stack
 from tools.cost.pricing import (
     ASSUMPTIONS_FILE,
@@ -72,6 +73,20 @@ KNOWN = {  # round test prices, so that every expected figure can be worked out 
     "cloudfront.https.united_states.10k_requests": 0.01,
     "cloudfront.data_out.asia_pacific.gb": 0.12,
     "cloudfront.https.asia_pacific.10k_requests": 0.012,
+    "elb.network.hour": 0.02,
+    "elb.network.nlcu_hour": 0.006,
+    "guardduty.cloudtrail_events.million": 4.0,
+    "guardduty.flow_dns_logs.gb": 1.0,
+    "config.item": 0.003,
+    "config.item.periodic": 0.012,
+    "config.rule_evaluation": 0.001,
+    "securityhub.check": 0.001,
+    "route53.hosted_zone.month": 0.5,
+    "route53.standard_query.million": 0.4,
+    "route53.health_check.month": 0.75,
+    "backup.warm.gb_month": 0.05,
+    "backup.restore_testing.job": 1.5,
+    "events.custom_event.million": 1.0,
 }
 
 
@@ -130,6 +145,7 @@ class Bench:
             self.assumptions.for_stage("Dev"),
             build_sleep_index(stacks),
             RunState(),
+            stacks,
         )
         return price_stack(context)
 
@@ -557,6 +573,260 @@ def test_scheduler_invocations_are_counted_from_the_cron(bench: Bench) -> None:
     assert cost(result, "EventBridge Scheduler") == pytest.approx(0.0438)  # 43,800 runs x $1/M
 
 
+# --- security and audit baselines, DNS, backups, events -----------------------------------------
+
+
+def test_network_load_balancer_hours_and_nlcus(bench: Bench) -> None:
+    internal = bench.assume("nlb_nlcu_per_hour=2").price(
+        {"Nlb": res("AWS::ElasticLoadBalancingV2::LoadBalancer", Type="network", Scheme="internal")}
+    )
+    assert cost(internal, "network load balancer hours") == pytest.approx(14.60)  # 730 x $0.02
+    assert cost(internal, "network load balancer NLCU") == pytest.approx(8.76)  # 2 x 730 x 0.006
+    assert internal.monthly_usd == pytest.approx(23.36)
+    public = bench.assume("lb_internet_out_gb_per_month=20").price(
+        {
+            "Nlb": res(
+                "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                Type="network",
+                Subnets=["subnet-a", "subnet-b", "subnet-c"],
+            )
+        }
+    )
+    assert cost(public, "load balancer public IPv4") == pytest.approx(10.95)  # 3 x 730 x 0.005
+    assert cost(public, "data transfer out") == pytest.approx(2.00)  # 20 GB x $0.10
+    assert public.monthly_usd == pytest.approx(14.60 + 8.76 + 10.95 + 2.00)
+
+
+def test_guardduty_detector_is_priced_from_events_and_logs(bench: Bench) -> None:
+    result = bench.assume(
+        "guardduty_cloudtrail_events_millions_per_month=2", "guardduty_log_gb_per_month=20"
+    ).price(
+        {
+            "Detector": res("AWS::GuardDuty::Detector", Enable=True),
+            "Off": res("AWS::GuardDuty::Detector", Enable=False),
+        }
+    )
+    assert cost(result, "GuardDuty CloudTrail events") == pytest.approx(8.00)  # 2 million x $4
+    assert cost(result, "GuardDuty VPC flow and DNS logs") == pytest.approx(20.00)  # 20 GB x $1
+    assert result.monthly_usd == pytest.approx(28.00)
+    assert result.free[("AWS::GuardDuty::Detector", "the detector is disabled")] == 1
+
+
+def test_config_recorder_continuous_and_daily_and_rules(bench: Bench) -> None:
+    bench.assume("config_items_per_month=2000", "config_evaluations_per_rule_per_month=2000")
+    continuous = bench.price(
+        {
+            "Recorder": res("AWS::Config::ConfigurationRecorder", RecordingGroup={}),
+            **{f"Rule{i}": res("AWS::Config::ConfigRule") for i in range(3)},
+            "Channel": res("AWS::Config::DeliveryChannel"),
+        }
+    )
+    assert cost(continuous, "AWS Config configuration items") == pytest.approx(6.00)  # x $0.003
+    assert cost(continuous, "AWS Config rule evaluations") == pytest.approx(6.00)  # 3 x 2 x $1
+    assert sum(continuous.free.values()) == 1  # the delivery channel
+    daily = bench.price(
+        {
+            "Recorder": res(
+                "AWS::Config::ConfigurationRecorder",
+                RecordingMode={"RecordingFrequency": "DAILY"},
+            )
+        }
+    )
+    assert daily.monthly_usd == pytest.approx(24.00)  # 2,000 items x $0.012 (periodic)
+
+
+def test_security_hub_checks(bench: Bench) -> None:
+    result = bench.assume("securityhub_checks_per_month=10000").price(
+        {
+            "Hub": res("AWS::SecurityHub::Hub"),
+            "Standard": res("AWS::SecurityHub::Standard", StandardsArn="arn:aws:securityhub:::x"),
+        }
+    )
+    assert cost(result, "Security Hub security checks") == pytest.approx(10.00)  # 10,000 x 0.001
+    assert result.monthly_usd == pytest.approx(10.00)
+    assert result.free[("AWS::SecurityHub::Standard", "its checks are priced on the hub")] == 1
+
+
+def test_route53_zone_records_and_health_check(bench: Bench) -> None:
+    alias = {"AliasTarget": {"DNSName": "d111.cloudfront.net", "HostedZoneId": "Z2FDTNDATAQYW2"}}
+    plain = {"Name": "www.example.com.", "Type": "CNAME", "TTL": "300", "ResourceRecords": ["x"]}
+    result = bench.assume("route53_queries_millions_per_record=3").price(
+        {
+            "Zone": res("AWS::Route53::HostedZone", Name="example.com."),
+            "Alias": res("AWS::Route53::RecordSet", Name="example.com.", Type="A", **alias),
+            "Cname": res("AWS::Route53::RecordSet", **plain),
+            "Group": res("AWS::Route53::RecordSetGroup", RecordSets=[plain, plain, alias]),
+            "Check": res("AWS::Route53::HealthCheck"),
+            "Namespace": res("AWS::ServiceDiscovery::PrivateDnsNamespace", Name="internal"),
+        }
+    )
+    assert cost(result, "Route 53 hosted zone") == pytest.approx(0.50)
+    # 1 plain record and 2 plain records of the group: 3 x 3 million queries x $0.40
+    assert cost(result, "Route 53 standard queries") == pytest.approx(3.60)
+    assert cost(result, "Route 53 health check") == pytest.approx(0.75)
+    assert cost(result, "Cloud Map namespace") == pytest.approx(0.50)  # its private hosted zone
+    assert result.monthly_usd == pytest.approx(5.35)
+    assert result.free[("AWS::Route53::RecordSet", "alias queries to AWS resources are free")] == 1
+
+
+def test_backup_vault_storage(bench: Bench) -> None:
+    result = bench.assume("backup_storage_gb_per_vault=100").price(
+        {
+            "Vault": res("AWS::Backup::BackupVault", BackupVaultName="app-dev-vault"),
+            "CopyVault": res("AWS::Backup::BackupVault", BackupVaultName="app-dev-vault-dr"),
+            "Plan": res("AWS::Backup::BackupPlan"),
+            "Selection": res("AWS::Backup::BackupSelection"),
+        }
+    )
+    assert cost(result, "AWS Backup warm storage") == pytest.approx(10.00)  # 2 x 100 GB x $0.05
+    assert result.lines[0].resource == "2 resources"
+    assert sum(result.free.values()) == 2  # the plan and its selection
+
+
+def test_custom_event_bus_is_free_and_its_events_are_priced_on_rules(bench: Bench) -> None:
+    pattern = {"source": ["app.orders"]}
+    result = bench.assume("eventbridge_custom_events_millions_per_rule=2").price(
+        {
+            "Bus": res("AWS::Events::EventBus", Name="app-dev-events"),
+            "Rule": res("AWS::Events::Rule", EventBusName={"Ref": "Bus"}, EventPattern=pattern),
+        }
+    )
+    assert result.not_priced == []
+    assert [kind for kind, _ in result.free] == ["AWS::Events::EventBus"]
+    assert cost(result, "EventBridge custom events") == pytest.approx(2.00)  # 2 million x $1
+
+
+# --- AWS Backup restore testing ------------------------------------------------------------------
+
+WEEKLY_RUNS = 730 / 168  # cron(0 4 ? * SAT *): 4.345 runs in a 730-hour month
+FREE_PLAN = "its restore test jobs are priced on its selections"
+
+
+def restore_plan(name: str = "app_dev_restore_tests", cron: str = "cron(0 4 ? * SAT *)") -> Any:
+    return res(
+        "AWS::Backup::RestoreTestingPlan",
+        RestoreTestingPlanName=name,
+        ScheduleExpression=cron,
+        ScheduleExpressionTimezone="Asia/Seoul",
+        RecoveryPointSelection={"Algorithm": "LATEST_WITHIN_WINDOW", "IncludeVaults": ["*"]},
+    )
+
+
+def restore_selection(kind: str, arns: Sequence[Any], plan: Any, **props: Any) -> Any:
+    return res(
+        "AWS::Backup::RestoreTestingSelection",
+        RestoreTestingPlanName=plan,
+        RestoreTestingSelectionName=f"test_{kind.lower()}",
+        ProtectedResourceType=kind,
+        ProtectedResourceArns=list(arns),
+        IamRoleArn="arn:aws:iam::111111111111:role/backup",
+        **props,
+    )
+
+
+def test_restore_tests_of_an_rds_instance_and_a_bucket(bench: Bench) -> None:
+    arn = {"Fn::Join": ["", ["arn:aws:rds:ap-northeast-2:111111111111:db:", {"Ref": "Db"}]]}
+    bucket = {"Fn::GetAtt": ["Uploads", "Arn"]}
+    result = bench.price(
+        {
+            **database(),  # db.t4g.micro, Multi-AZ
+            "Plan": restore_plan(),
+            "TestDb": restore_selection(
+                "RDS", [arn], "app_dev_restore_tests", ValidationWindowHours=2
+            ),
+            "TestBucket": restore_selection(
+                "S3", [bucket], {"Ref": "Plan"}, ValidationWindowHours=2
+            ),
+        }
+    )
+    assert result.not_priced == []
+    assert result.free[("AWS::Backup::RestoreTestingPlan", FREE_PLAN)] == 1
+    # One $1.50 job a selection each weekly run: 4.345 x $1.50 = $6.52 each.
+    assert cost(result, "AWS Backup restore test jobs (RDS)") == pytest.approx(WEEKLY_RUNS * 1.5)
+    assert cost(result, "AWS Backup restore test jobs (S3)") == pytest.approx(WEEKLY_RUNS * 1.5)
+    # The restored instance runs single-AZ for the 2-hour window: 8.69 h x $0.02 = $0.17.
+    restored = next(line for line in result.lines if line.driver.startswith("restore-test"))
+    assert restored.driver == "restore-test RDS postgres db.t4g.micro (2 h a run)"
+    assert restored.quantity == pytest.approx(WEEKLY_RUNS * 2)
+    assert restored.monthly_usd == pytest.approx(WEEKLY_RUNS * 2 * 0.02)
+    assert restored.note.startswith("restores app-dev-test/Db, single-AZ")
+    jobs = next(line for line in result.lines if line.driver.endswith("(RDS)"))
+    assert "cron(0 4 ? * SAT *): 4.345 runs a month, one job a run" in jobs.note
+    assert "kept 2 h (ValidationWindowHours)" in jobs.note
+    database_only = 29.20 + 4.00  # test_multi_az_postgres_micro_with_gp3
+    assert result.monthly_usd == pytest.approx(database_only + WEEKLY_RUNS * (1.5 + 1.5 + 0.04))
+
+
+def test_restore_test_of_an_aurora_cluster_runs_no_instance(bench: Bench) -> None:
+    arn = {"Fn::Join": ["", ["arn:aws:rds:ap-northeast-2:111111111111:cluster:", {"Ref": "Db"}]]}
+    result = bench.price(
+        {
+            "Db": res("AWS::RDS::DBCluster", Engine="aurora-postgresql"),
+            "Plan": restore_plan(),
+            "Test": restore_selection(
+                "Aurora", [arn], "app_dev_restore_tests", ValidationWindowHours=2
+            ),
+        }
+    )
+    assert [line.driver for line in result.lines if "restore" in line.driver] == [
+        "AWS Backup restore test jobs (Aurora)"
+    ]
+    assert cost(result, "AWS Backup restore test jobs") == pytest.approx(WEEKLY_RUNS * 1.5)
+    jobs = next(line for line in result.lines if line.driver.startswith("AWS Backup restore"))
+    assert "creates no DB instance, so no instance-hours" in jobs.note
+
+
+def test_restore_test_plan_and_database_in_another_stack_by_name(bench: Bench) -> None:
+    other = {
+        "Plan": restore_plan("nightly", "cron(0 3 * * ? *)"),
+        **database(DBInstanceClass="db.r6g.large"),  # DBInstanceIdentifier app-dev-db
+    }
+    test = restore_selection(
+        "RDS",
+        ["arn:aws:rds:ap-northeast-2:111111111111:db:app-dev-db"],
+        "nightly",
+        ValidationWindowHours=1,
+        RestoreMetadataOverrides={"dbInstanceClass": "db.t4g.micro"},
+    )
+    result = bench.price({"Test": test}, others=[other])
+    runs = 730 / 24  # daily: 30.42 runs a month
+    assert cost(result, "AWS Backup restore test jobs") == pytest.approx(runs * 1.5)  # $45.63
+    # The override's class, 1 hour a run: 30.42 h x $0.02 = $0.61.
+    assert cost(result, "restore-test RDS postgres db.t4g.micro (1 h") == pytest.approx(runs * 0.02)
+    restored = next(line for line in result.lines if line.driver.startswith("restore-test"))
+    assert restored.note.startswith("restores other-0/Db")
+
+
+def test_restore_test_of_an_unresolved_database_states_its_assumption(bench: Bench) -> None:
+    wildcard = {"ProtectedResourceConditions": {"StringEquals": [{"Key": "aws:ResourceTag/a"}]}}
+    result = bench.assume("restore_test_db_when_unresolved=postgres db.t4g.micro").price(
+        {
+            "Plan": restore_plan(),
+            "Tagged": restore_selection(
+                "RDS", ["*"], "app_dev_restore_tests", ValidationWindowHours=3, **wildcard
+            ),
+            "NoWindow": restore_selection(
+                "RDS", ["arn:aws:rds:ap-northeast-2:111111111111:db:elsewhere"], {"Ref": "Plan"}
+            ),
+        }
+    )
+    jobs = next(line for line in result.lines if line.driver.startswith("AWS Backup restore"))
+    assert jobs.resource == "2 resources"
+    assert jobs.monthly_usd == pytest.approx(2 * WEEKLY_RUNS * 1.5)  # $13.04
+    assert "no ValidationWindowHours: the restored instance is deleted once restored" in jobs.note
+    # Only the selection with a window runs the (assumed) instance: 3 h x 4.345 x $0.02.
+    restored = [line for line in result.lines if line.driver.startswith("restore-test")]
+    assert [line.resource for line in restored] == ["Tagged"]
+    assert restored[0].monthly_usd == pytest.approx(WEEKLY_RUNS * 3 * 0.02)
+    assert restored[0].note.startswith("assumes restore_test_db_when_unresolved")
+
+
+def test_restore_test_without_its_plan_is_listed_not_priced(bench: Bench) -> None:
+    result = bench.price({"Test": restore_selection("S3", ["*"], "no_such_plan")})
+    reason = "restore testing plan 'no_such_plan' is not in this stage: its schedule is unknown"
+    assert [(u.resource, u.reason) for u in result.not_priced] == [("Test", reason)]
+
+
 # --- assumptions and price files ---------------------------------------------------------------
 
 
@@ -873,3 +1143,101 @@ def test_fargate_spot_arm64_is_priced_in_every_region(
         assert vcpu < book.usd("fargate.linux.arm64.vcpu_hour")
         assert gb < book.usd("fargate.linux.arm64.gb_hour")
         assert priced["monthly_usd"] == pytest.approx(730 * (0.25 * vcpu + 0.5 * gb), abs=1e-3)
+
+
+# --- budgets against the estimate ---------------------------------------------------------------
+
+
+def test_suggested_budget_adds_the_margin_and_rounds_up_to_ten_dollars() -> None:
+    assert suggested_budget(250.00, 0.2) == 300  # exactly $300 stays $300
+    assert suggested_budget(254.12, 0.2) == 310  # 304.94 -> 310
+    assert suggested_budget(1272.87, 0.2) == 1530  # 1,527.44 -> 1,530
+    assert suggested_budget(100.00, 0.3) == 130
+    assert suggested_budget(0.0, 0.2) == 10  # never a $0 budget
+
+
+def budget(amount: Any, unit: str, name: str) -> dict[str, Any]:
+    spec = {
+        "BudgetLimit": {"Amount": amount, "Unit": "USD"},
+        "BudgetName": name,
+        "BudgetType": "COST",
+        "TimeUnit": unit,
+    }
+    return res("AWS::Budgets::Budget", Budget=spec)
+
+
+def budget_report(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    budgets: Mapping[str, Any],
+    *options: str,
+    stages: Sequence[str] = ("Dev",),
+) -> tuple[str, dict[str, Any]]:
+    """The text (whitespace folded) and JSON of a stage of 250 KMS keys, $250.00 a month at the
+    test price, whose Observability stack holds `budgets`."""
+    outdir = tmp_path / "cdk.out"
+    keys = {f"Key{i}": res("AWS::KMS::Key") for i in range(250)}
+    stacks = {"Keys": (REGION, keys), "Observability": (REGION, dict(budgets))}
+    write_assembly(outdir, stacks, stages)
+    prices = write_prices(tmp_path / "prices", KNOWN)
+    target = tmp_path / "cost.json"
+    assert main([str(outdir), "--prices", str(prices), "--json", str(target), *options]) == 0
+    return " ".join(capsys.readouterr().out.split()), json.loads(target.read_text())
+
+
+def test_a_budget_below_the_estimate_warns_with_the_option_to_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    budgets = {
+        "Monthly": budget(200, "MONTHLY", "app-dev-monthly"),
+        "Daily": budget("5", "DAILY", "app-dev-daily"),
+    }
+    text, report = budget_report(tmp_path, capsys, budgets)
+    assert (
+        "Dev total: $250.00 a month WARNING: Dev budget $200 a month (app-dev-monthly) is below "
+        "the estimate $250.00; set it to the suggested $300 (estimate + 20% budget_margin, "
+        "rounded up to the next $10): -c dev.observability.budget.monthly_usd=300"
+    ) in text
+    # $250 x 24 / 730 = $8.22 a day
+    assert (
+        "Dev daily budget: $5 a day (app-dev-daily), not compared (the estimate averages $8.22 "
+        "a day)"
+    ) in text
+    assert "budget_margin = 0.2 " in text  # listed with the other assumptions
+    (stage,) = report["stages"]
+    assert stage["monthly_usd"] == pytest.approx(250.00)
+    assert (stage["budget_usd"], stage["budget_name"]) == (200, "app-dev-monthly")
+    assert stage["suggested_budget_usd"] == 300
+    assert stage["assumptions"]["budget_margin"] == {"value": 0.2, "origin": "default"}
+
+
+def test_a_budget_above_the_estimate_and_a_margin_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    budgets = {"Monthly": budget(500, "MONTHLY", "app-dev-monthly")}
+    text, report = budget_report(tmp_path, capsys, budgets, "--assume", "budget_margin=0.3")
+    assert (
+        "Dev budget: $500 a month (app-dev-monthly) covers the estimate $250.00 (50% of it); "
+        "suggested $330 (estimate + 30% budget_margin, rounded up to the next $10)"  # $325 -> $330
+    ) in text
+    assert "WARNING" not in text
+    assert "budget_margin = 0.3 [--assume]" in text
+    assert report["stages"][0]["suggested_budget_usd"] == 330
+
+
+def test_a_stage_without_a_budget_is_given_one_per_stage_margin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, report = budget_report(
+        tmp_path, capsys, {}, "--assume", "Prod.budget_margin=0.5", stages=("Dev", "Prod")
+    )
+    assert (
+        "Dev budget: none (no MONTHLY AWS::Budgets::Budget in the stage); suggested $300 "
+        "(estimate + 20% budget_margin, rounded up to the next $10): "
+        "-c dev.observability.budget.monthly_usd=300"
+    ) in text
+    # $250 x 1.5 = $375 -> $380
+    assert "-c prod.observability.budget.monthly_usd=380" in text
+    dev, prod = report["stages"]
+    assert (dev["budget_usd"], dev["suggested_budget_usd"]) == (None, 300)
+    assert (prod["budget_usd"], prod["suggested_budget_usd"]) == (None, 380)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.cost.assembly import Stack, read_assembly
+from tools.cost.budget import Budget, find_budgets, suggested_budget
 from tools.cost.pricing import PRICES_DIR, Assumptions, CostError, PriceBook, Value, load_prices
 from tools.cost.resources import PRICERS, free_reason
 from tools.cost.sleep import build_sleep_index
@@ -41,6 +42,8 @@ class StageEstimate:
     name: str
     stacks: list[StackEstimate] = field(default_factory=list)
     assumptions: dict[str, tuple[Value, str]] = field(default_factory=dict)
+    budgets: list[Budget] = field(default_factory=list)  # the COST budgets its stacks declare
+    budget_margin: float = 0.0
 
     @property
     def monthly_usd(self) -> float:
@@ -49,6 +52,15 @@ class StageEstimate:
     @property
     def always_on_usd(self) -> float:
         return sum(stack.always_on_usd for stack in self.stacks)
+
+    @property
+    def budget(self) -> Budget | None:
+        """The stage's (first) MONTHLY budget, the one compared with the estimate."""
+        return next((b for b in self.budgets if b.time_unit == "MONTHLY"), None)
+
+    @property
+    def suggested_budget_usd(self) -> int:
+        return suggested_budget(self.monthly_usd, self.budget_margin)
 
 
 @dataclass
@@ -143,7 +155,12 @@ def estimate(outdir: Path, assumptions: Assumptions, prices_dir: Path = PRICES_D
                     raise CostError(
                         f"stack {stack.name} ({stack.display_name}): {error}"
                     ) from error
-            stage.stacks.append(price_stack(Ctx(stack, books[stack.region], assume, sleep, run)))
+            context = Ctx(stack, books[stack.region], assume, sleep, run, members)
+            stage.stacks.append(price_stack(context))
+        stage.budgets = find_budgets(members)
+        stage.budget_margin = assume.number("budget_margin")
+        if stage.budget_margin < 0:
+            raise CostError(f"budget_margin {stage.budget_margin:g} (stage {name}): use 0 or more")
         stages.append(stage)
     files = [prices_dir / f"{region}.json" for region in books] + [prices_dir / "global.json"]
     return Estimate(outdir, stages, assumptions, files)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from tools.cost.assembly import ROOT_STAGE
+from tools.cost.budget import BUDGET_STEP_USD, CONTEXT_KEY, context_option
 from tools.cost.estimate import Estimate, StackEstimate, StageEstimate
 from tools.cost.pricing import HOURS_PER_MONTH, Value
 
@@ -68,6 +70,45 @@ def _stage_total(stage: StageEstimate) -> str:
     return text
 
 
+def _budget_text(stage: StageEstimate) -> list[str]:
+    """The stage's monthly budget against its estimate, and the budget to set."""
+    estimate, suggested, budget = stage.monthly_usd, stage.suggested_budget_usd, stage.budget
+    how = (
+        f"suggested ${suggested:,} (estimate + {stage.budget_margin * 100:g}% budget_margin, "
+        f"rounded up to the next ${BUDGET_STEP_USD})"
+    )
+    option = ""
+    if budget is None:
+        text = f"{stage.name} budget: none (no MONTHLY AWS::Budgets::Budget in the stage); {how}:"
+        option = context_option(stage.name, suggested)
+    elif budget.usd < estimate:
+        text = (
+            f"WARNING: {stage.name} budget ${budget.usd:,.0f} a month ({budget.name}) is below "
+            f"the estimate ${estimate:,.2f}; set it to the {how}:"
+        )
+        option = context_option(stage.name, suggested)
+    else:
+        text = (
+            f"{stage.name} budget: ${budget.usd:,.0f} a month ({budget.name}) covers the "
+            f"estimate ${estimate:,.2f} ({estimate / budget.usd:.0%} of it); {how}"
+        )
+    if option and stage.name == ROOT_STAGE:  # no stage prefix for stacks outside any Stage
+        option = f"{CONTEXT_KEY}={suggested}"
+    out = textwrap.wrap(
+        text, _WIDTH, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False
+    )
+    if option:  # never split the option a reader copies
+        fits = len(out[-1]) + 1 + len(option) <= _WIDTH
+        out[-1:] = [f"{out[-1]} {option}"] if fits else [out[-1], f"    {option}"]
+    per_day = estimate * 24 / HOURS_PER_MONTH
+    for daily in (b for b in stage.budgets if b.time_unit == "DAILY"):
+        out.append(
+            f"  {stage.name} daily budget: ${daily.usd:,.0f} a day ({daily.name}), not compared "
+            f"(the estimate averages ${per_day:,.2f} a day)"
+        )
+    return out
+
+
 def _assumptions_text(estimate: Estimate) -> list[str]:
     used: dict[str, dict[str, tuple[Value, str]]] = {}
     for stage in estimate.stages:
@@ -98,7 +139,7 @@ def render_text(estimate: Estimate) -> str:
         out.append(f"== {stage.name} ".ljust(_WIDTH, "="))
         for stack in stage.stacks:
             out += _stack_text(stack)
-        out += [_stage_total(stage), ""]
+        out += [_stage_total(stage), *_budget_text(stage), ""]
     out.append(f"{'stage':<16}{'as scheduled':>16}{'always-on':>16}")
     for stage in estimate.stages:
         out.append(f"{stage.name:<16}{stage.monthly_usd:>16,.2f}{stage.always_on_usd:>16,.2f}")
@@ -159,6 +200,9 @@ def to_json(estimate: Estimate) -> dict[str, Any]:
                 "name": stage.name,
                 "monthly_usd": round(stage.monthly_usd, 4),
                 "always_on_usd": round(stage.always_on_usd, 4),
+                "budget_usd": stage.budget.usd if stage.budget else None,
+                "budget_name": stage.budget.name if stage.budget else None,
+                "suggested_budget_usd": stage.suggested_budget_usd,
                 "assumptions": {
                     key: {"value": value, "origin": origin}
                     for key, (value, origin) in sorted(stage.assumptions.items())

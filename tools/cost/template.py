@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +161,15 @@ class Ctx:
     assume: StageAssumptions
     sleep: SleepIndex
     run: RunState
+    stage: Sequence[Stack] = ()  # every stack of the stage (this one included)
+
+    def stage_resources(self, resource_type: str) -> Iterator[tuple[Stack, str, Resource]]:
+        """Resources of a type anywhere in the stage: this stack first, then the others."""
+        others = [s for s in self.stage if s.identity != self.stack.identity]
+        for stack in [self.stack, *others]:
+            for logical_id, resource in stack.resources.items():
+                if resource.get("Type") == resource_type:
+                    yield stack, logical_id, resource
 
     def props(self, logical_id: str) -> Resource:
         props: Resource = self.stack.resources.get(logical_id, {}).get("Properties", {})

@@ -13,7 +13,7 @@ from infra.compliance.acks.common import (
     tracing,
 )
 from infra.compliance.engine import Ack, logical_id
-from infra.config.data import SecretKind
+from infra.config.secrets import SecretKind
 from infra.stacks.data.buckets import bucket_id, pascal
 from infra.stacks.data.grants import policy_id
 

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, TimeZone
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_sqs as sqs
@@ -26,16 +23,16 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib.durations import days, hours, seconds
-from constructs_lib.function import FunctionProps, code_asset, platform_function, tracing_policy
-from constructs_lib.monitoring import MonitoredFunction, MonitoredService
-from constructs_lib.schedules import SendToQueue, scheduler_role
+from constructs_lib.function import tracing_policy
 from constructs_lib.security_matrix import SecurityGroupMatrix
 from infra.config import StageConfig
-from infra.config.data import SecretKind
-from infra.config.functions import LAMBDA_SRC, EventTrigger
+from infra.config.functions import EventTrigger
 from infra.config.services import ServiceConfig, TagMutability
 from infra.stacks.base import PlatformStack, removal
+from infra.stacks.compute.credential_refresh import build_credential_refresh
+from infra.stacks.compute.exports import build_outputs, register_for_monitoring
 from infra.stacks.compute.functions import FunctionHandle, build_functions, build_queues
+from infra.stacks.compute.jobs import build_scheduled_jobs
 from infra.stacks.compute.load_balancers import build_entry
 from infra.stacks.compute.services import build_services, operator_shell_policy
 from infra.stacks.data import DataStack
@@ -105,10 +102,10 @@ class ComputeStack(PlatformStack):
         self._queues = queues  # first: services and functions may send to any of them
         self.functions: dict[str, FunctionHandle] = build_functions(self, queues)
         self.services = build_services(self)
-        self._scheduled_jobs()
-        self._credential_refresh()
-        self._register()
-        self._outputs()
+        build_scheduled_jobs(self, queues)
+        build_credential_refresh(self)
+        register_for_monitoring(self)
+        self.outputs = build_outputs(self)
 
     # -- helpers the builders share -------------------------------------------------------
 
@@ -290,163 +287,3 @@ class ComputeStack(PlatformStack):
             ],
             removal_policy=removal(self.cfg.removal_policy),
         )
-
-    def _scheduled_jobs(self) -> None:
-        """EventBridge Scheduler puts the job's message on its function's queue."""
-        for name, job in self.cfg.jobs.items():
-            queue, dead_letters = self._queues[job.function]
-            assert queue is not None
-            role = scheduler_role(self, f"Schedule-{name}Role")
-            self.allow(
-                role, ["sqs:SendMessage"], [queue.queue_arn, dead_letters.queue_arn], via="sqs"
-            )
-            scheduler.Schedule(
-                self,
-                f"Schedule-{name}",
-                schedule_name=self.cfg.resource_name(name),
-                description=f"{name} job for {job.function}",
-                schedule=scheduler.ScheduleExpression.expression(
-                    job.expression, time_zone=TimeZone.of(self.cfg.time_zone)
-                ),
-                target=SendToQueue(
-                    queue,
-                    role,
-                    payload=job.message or {"job": name},
-                    dead_letter_queue=dead_letters,
-                    retry_attempts=3,
-                ),
-            )
-
-    def _credential_refresh(self) -> None:
-        """After every rotation of the application's database login: rewrite the URL secrets,
-        then roll the services that use the database onto the new credentials."""
-        cfg = self.cfg
-        users = [n for n, s in cfg.services.items() if s.uses.database]
-        urls = [
-            self.imported_secret(f"App-{n}", self.data.app_secrets[n])
-            for n, spec in cfg.secrets.items()
-            if spec.kind is SecretKind.DATABASE_URL
-        ]
-        if not users and not urls:
-            return
-        app = self.imported_secret("Database", self.data.app_database_secret)
-        failed = self.queue(
-            "CredentialRefreshFailures", "credential-refresh-dlq", retention_days=14
-        )
-        function = platform_function(
-            self,
-            "CredentialRefresh",
-            FunctionProps(
-                function_name=cfg.resource_name("credential-refresh"),
-                description="After a database rotation: rewrite URL secrets, roll services",
-                code=code_asset(LAMBDA_SRC / "credential_refresh"),
-                key=self.key,
-                log_group=self.stage_log_group(
-                    "CredentialRefreshLogs", "credential-refresh", cfg.retention("functions")
-                ),
-                tracing=self.tracing,
-                reserved_concurrency=1,
-                dead_letter_queue=failed,
-                environment={
-                    "APP_SECRET_ARN": app.secret_arn,
-                    "URL_SECRET_ARNS": ",".join(s.secret_arn for s in urls),
-                    "CLUSTER_NAME": cfg.resource_name("cluster"),
-                    "SERVICE_NAMES": ",".join(cfg.resource_name(n) for n in users),
-                },
-            ),
-        )
-        app.grant_read(function)
-        for secret in urls:
-            secret.grant_write(function)
-        assert function.role is not None
-        self.decrypt_secrets(function.role)
-        function.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey"],
-                resources=[self.data.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"
-                    }
-                },
-            )
-        )
-        if users:
-            function.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["ecs:UpdateService"],
-                    resources=[
-                        self.format_arn(
-                            service="ecs",
-                            resource="service",
-                            resource_name=f"{cfg.resource_name('cluster')}/{cfg.resource_name(n)}",
-                        )
-                        for n in users
-                    ],
-                )
-            )
-        events.Rule(
-            self,
-            "AfterRotation",
-            description="The application's database credentials rotated",
-            event_pattern=events.EventPattern(
-                source=["aws.secretsmanager"],
-                detail_type=["AWS Service Event via CloudTrail"],
-                detail={
-                    "eventName": ["RotationSucceeded"],
-                    "additionalEventData": {"SecretId": [app.secret_arn]},
-                },
-            ),
-            targets=[
-                event_targets.LambdaFunction(function, dead_letter_queue=failed, retry_attempts=4)
-            ],
-        )
-        self.event_dead_letters()
-        self.inventory.functions.append(
-            MonitoredFunction("credential-refresh", function, 30, dead_letters=failed)
-        )
-
-    def _register(self) -> None:
-        inventory = self.inventory
-        inventory.load_balancers.append(self.entry.alb)
-        if self.entry.nlb is not None:
-            inventory.network_load_balancers.append(self.entry.nlb)
-        inventory.services += [
-            MonitoredService(
-                name=name,
-                service=service.service,
-                log_group=self._log_groups[name],
-                target_group=service.target_group,
-                min_tasks=self.cfg.services[name].min_tasks,
-                max_tasks=self.cfg.services[name].max_tasks,
-            )
-            for name, service in self.services.items()
-        ]
-        inventory.functions += [
-            MonitoredFunction(
-                name=name,
-                function=handle.function,
-                timeout_seconds=handle.config.timeout_seconds,
-                dead_letters=handle.dead_letters,
-                queue=handle.queue,
-            )
-            for name, handle in self.functions.items()
-        ]
-
-    def _outputs(self) -> None:
-        """What the pipeline and operators look for after a deploy."""
-        outputs = {
-            "ClusterName": (self.cluster.cluster_name, "ECS cluster (migration task runs here)"),
-            "LoadBalancerDnsName": (self.load_balancer.load_balancer_dns_name, "ALB DNS name"),
-        }
-        outputs |= {
-            f"Repository{''.join(p.capitalize() for p in name.split('-'))}Uri": (
-                repository.repository_uri,
-                f"Push {name} images here (then set image_tag)",
-            )
-            for name, repository in self.repositories.items()
-        }
-        self.outputs = {
-            key: CfnOutput(self, key, value=value, description=description)
-            for key, (value, description) in outputs.items()
-        }

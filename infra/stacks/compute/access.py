@@ -70,21 +70,7 @@ def wire(
         if with_credentials:
             token = stack.imported_secret("Cache", data.cache_auth_token)
             wiring.secrets["REDIS_AUTH_TOKEN"] = (token, None)
-    for bucket, grant in uses.bucket_grants():
-        data.grant_bucket(principal, bucket, grant)
-        wiring.environment[f"{env_name(bucket)}_BUCKET"] = data.buckets[bucket].bucket_name
-    for function in uses.queues:
-        queue = stack.queue_of(function)
-        assert queue is not None  # validation: queues name queue-triggered functions
-        stack.allow(principal, ["sqs:SendMessage"], [queue.queue_arn], via="sqs")
-        wiring.environment[f"{env_name(function)}_QUEUE_URL"] = queue.queue_url
-    if uses.events:
-        bus = stack.event_bus
-        assert bus is not None
-        principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus.event_bus_arn])
-        )
-        wiring.environment["EVENT_BUS_NAME"] = bus.event_bus_name
+    _wire_data(stack, principal, uses, wiring, with_credentials=with_credentials)
     for name in uses.secrets:
         if with_credentials:
             wiring.secrets[name] = (
@@ -95,3 +81,37 @@ def wire(
         port = cfg.services[other].port
         wiring.environment[f"{env_name(other)}_URL"] = f"http://{other}:{port}"
     return wiring
+
+
+def _wire_data(
+    stack: ComputeStack,
+    principal: iam.IRole,
+    uses: Access,
+    wiring: Wiring,
+    *,
+    with_credentials: bool,
+) -> None:
+    """Buckets, queues and the event bus. Grants, like secrets, only for the product's own code:
+    a public placeholder image gets the settings (the task definition keeps its final shape)
+    but no permission."""
+    data = stack.data
+    for bucket, grant in uses.bucket_grants():
+        if with_credentials:
+            data.grant_bucket(principal, bucket, grant)
+        else:  # the grant's export stays, so a release and its rollback never drop one in use
+            data.keep_bucket_grant(bucket, grant)
+        wiring.environment[f"{env_name(bucket)}_BUCKET"] = data.buckets[bucket].bucket_name
+    for function in uses.queues:
+        queue = stack.queue_of(function)
+        assert queue is not None  # validation: queues name queue-triggered functions
+        if with_credentials:
+            stack.allow(principal, ["sqs:SendMessage"], [queue.queue_arn], via="sqs")
+        wiring.environment[f"{env_name(function)}_QUEUE_URL"] = queue.queue_url
+    if uses.events:
+        bus = stack.event_bus
+        assert bus is not None
+        if with_credentials:
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[bus.event_bus_arn])
+            )
+        wiring.environment["EVENT_BUS_NAME"] = bus.event_bus_name

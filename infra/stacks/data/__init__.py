@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_iam as iam
@@ -87,6 +88,13 @@ class DataStack(PlatformStack):
         self.backup_vault = build_backups(self, dr, backed_up)
         self.migration_task = build_migration(self)
         build_sleep(self)
+        CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint, description="Writer")
+        CfnOutput(
+            self,
+            "DatabaseAppSecretName",
+            value=cfg.secret_name("database/app"),
+            description="The application's login (host, port, username, password)",
+        )
 
     @property
     def app_database_secret(self) -> secretsmanager.ISecret:
@@ -99,3 +107,9 @@ class DataStack(PlatformStack):
     def grant_bucket(self, role: iam.IRole, bucket: str, grant: BucketGrant) -> None:
         """Attach the data stack's managed policy for this bucket, access level and prefix."""
         role.add_managed_policy(bucket_policy(self, bucket, grant))
+
+    def keep_bucket_grant(self, bucket: str, grant: BucketGrant) -> None:
+        """The same policy, exported but attached to nobody (a placeholder's declared use): the
+        export a release imports exists before and after it, so neither deploy removes an
+        export another stack still imports."""
+        self.export_value(bucket_policy(self, bucket, grant).managed_policy_arn)

@@ -10,8 +10,8 @@ from aws_cdk import custom_resources as cr
 
 from constructs_lib.function import FunctionProps, code_asset, platform_function
 from constructs_lib.monitoring import MonitoredFunction
-from infra.config.data import SecretKind
 from infra.config.functions import LAMBDA_SRC
+from infra.config.secrets import SecretKind
 from infra.stacks.data.database import MASTER_USERNAME, DatabaseParts
 
 if TYPE_CHECKING:

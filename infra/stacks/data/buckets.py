@@ -13,7 +13,7 @@ from aws_cdk import region_info
 
 from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.durations import days
-from infra.config.data import BucketConfig, StorageClass
+from infra.config.buckets import BucketConfig, StorageClass
 from infra.config.functions import BucketTrigger
 from infra.config.services import Exposure
 from infra.stacks.base import removal

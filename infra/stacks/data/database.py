@@ -18,7 +18,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs_lib.durations import days, seconds
-from infra.config.data import DatabaseConfig, DatabaseEngine
+from infra.config.databases import DatabaseConfig, DatabaseEngine
 from infra.stacks.base import removal
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import SecretValue
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from infra.config.data import SecretConfig, SecretKind
+from infra.config.secrets import SecretConfig, SecretKind
 from infra.stacks.base import removal
 
 if TYPE_CHECKING:

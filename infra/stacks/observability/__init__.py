@@ -3,7 +3,7 @@ everything the other stacks registered, log queries, alert forwarders, audit and
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat
+from aws_cdk import ArnFormat, CfnOutput
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -57,10 +57,18 @@ class ObservabilityStack(PlatformStack):
             self,
             "Monitoring",
             prefix=cfg.prefix,
-            dashboard_name=cfg.resource_name("overview"),
+            dashboard_name=cfg.resource_name("overview"),  # DashboardUrl below
             topics=self.topics,
         )
         monitor(self, (compute.inventory, data.inventory, self.inventory), data)
+        dashboard = cfg.resource_name("overview")
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://{cfg.region}.console.aws.amazon.com/cloudwatch/home"
+            f"?region={cfg.region}#dashboards:name={dashboard}",
+            description="The stage's CloudWatch dashboard",
+        )
         rejected_flows(self, network)
         saved_queries(self, compute.inventory)
         self._service_down()

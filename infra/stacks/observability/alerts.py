@@ -146,7 +146,9 @@ def _forwarder(stack: ObservabilityStack, name: str, spec: FunctionConfig) -> No
     for severity in spec.trigger.severities:
         stack.topics[severity.value].add_subscription(subscriptions.LambdaSubscription(function))
     stack.inventory.functions.append(
-        MonitoredFunction(name, function, spec.timeout_seconds, dead_letters=failed)
+        MonitoredFunction(
+            name, function, spec.timeout_seconds, dead_letters=failed, forwards_alerts=True
+        )
     )
 
 

@@ -41,6 +41,7 @@ PRICERS: dict[str, Pricer] = {
     "AWS::DynamoDB::GlobalTable": database.dynamodb_table,
     "AWS::S3::Bucket": storage.s3_bucket,
     "AWS::Backup::BackupVault": storage.backup_vault,
+    "AWS::Backup::RestoreTestingSelection": storage.restore_testing_selection,
     "AWS::SQS::Queue": storage.sqs_queue,
     "AWS::SNS::Topic": storage.sns_topic,
     "AWS::KMS::Key": ops.kms_key,
@@ -146,6 +147,11 @@ FREE: dict[str, str] = {
     "AWS::SecretsManager::RotationSchedule": "its hosted function runs a few times a month",
     "AWS::Backup::BackupPlan": "storage is priced on the backup vault",
     "AWS::Backup::BackupSelection": "storage is priced on the backup vault",
+    "AWS::Backup::RestoreTestingPlan": "its restore test jobs are priced on its selections",
+    "AWS::Events::EventBus": (
+        "a custom bus has no charge of its own: published events are usage (priced on the "
+        "rules that match them)"
+    ),
     "AWS::SecurityHub::Standard": "its checks are priced on the hub",
     "AWS::CertificateManager::Certificate": "public ACM certificates are free",
     "AWS::Budgets::Budget": "two budgets an account are free; $0.02/day each after (not applied)",
