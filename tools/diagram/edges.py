@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from .assembly import READER, Json, ResKey, Resolver, Stack, dig, imports_in, literal
 from .assembly import strip_hash as short
-from .nodes import COMPUTE, DATA, MESSAGING, Nodes, is_custom
+from .labels import COMPUTE, DATA, MESSAGING
+from .nodes import Nodes, is_custom
 
 TRAFFIC, REFERENCE, CROSS_REGION = "traffic", "reference", "cross-region"
 _STYLE_ORDER = {TRAFFIC: 0, REFERENCE: 1, CROSS_REGION: 2}

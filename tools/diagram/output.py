@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from .assembly import Resolver, Stage
 from .edges import CROSS_REGION, REFERENCE, TRAFFIC, Edge, build_edges
-from .nodes import COMPUTE, DATA, MESSAGING, Ids, Node, build_nodes
+from .labels import COMPUTE, DATA, MESSAGING
+from .nodes import Ids, Node, build_nodes
 
 _LABELS_SHOWN = 3  # an edge names at most this many things, then "+N"
 _GRID_COLUMNS = 3  # nodes without edges are packed in rows of this many
