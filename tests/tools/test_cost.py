@@ -87,6 +87,7 @@ KNOWN = {  # round test prices, so that every expected figure can be worked out 
     "backup.warm.gb_month": 0.05,
     "backup.restore_testing.job": 1.5,
     "events.custom_event.million": 1.0,
+    "sqs.standard.million": 0.4,
 }
 
 
@@ -120,7 +121,6 @@ def stack(resources: Mapping[str, Any], name: str = "app-dev-test", region: str 
         account="111111111111",
         region=region,
         template={"Resources": dict(resources)},
-        template_file=Path(f"{name}.template.json"),
     )
 
 
@@ -553,6 +553,42 @@ def test_custom_resource_handlers_are_priced_as_deploy_time_functions(bench: Ben
     assert sum(result.free.values()) == 1
 
 
+def test_stack_wide_facts_are_worked_out_once_and_hold_for_every_resource(bench: Bench) -> None:
+    token = {"Fn::GetAtt": ["Handler", "Arn"]}
+    redrive = {"deadLetterTargetArn": {"Fn::GetAtt": ["Dead", "Arn"]}, "maxReceiveCount": 3}
+    result = bench.price(
+        {
+            "Handler": res("AWS::Lambda::Function"),
+            "App": res("AWS::Lambda::Function"),
+            "Thing": {"Type": "Custom::Thing", "Properties": {"ServiceToken": token}},
+            "Work": res("AWS::SQS::Queue", RedrivePolicy=redrive),
+            "Dead": res("AWS::SQS::Queue"),
+            "Other": res("AWS::SQS::Queue"),
+        }
+    )
+    by_driver = {line.driver: line.resources for line in result.lines}
+    assert by_driver["Lambda requests (custom resource handler)"] == ["Handler"]
+    assert by_driver["Lambda requests (function)"] == ["App"]
+    assert by_driver["SQS requests (dead-letter queues)"] == ["Dead"]
+    assert by_driver["SQS requests"] == ["Work", "Other"]
+
+    calls: list[Ctx] = []
+
+    def fact(ctx: Ctx) -> int:
+        calls.append(ctx)
+        return len(calls)
+
+    ctx = Ctx(
+        stack({}),
+        load_prices(REGION, bench.prices),
+        bench.assumptions.for_stage("Dev"),
+        build_sleep_index([]),
+        RunState(),
+    )
+    assert [ctx.once(fact), ctx.once(fact)] == [1, 1]
+    assert calls == [ctx]
+
+
 def test_unknown_types_are_listed_not_priced_and_free_types_are_counted(bench: Bench) -> None:
     result = bench.price(
         {
@@ -774,6 +810,32 @@ def test_restore_test_of_an_aurora_cluster_runs_no_instance(bench: Bench) -> Non
     assert cost(result, "AWS Backup restore test jobs") == pytest.approx(WEEKLY_RUNS * 1.5)
     jobs = next(line for line in result.lines if line.driver.startswith("AWS Backup restore"))
     assert "creates no DB instance, so no instance-hours" in jobs.note
+
+
+def test_restore_test_of_an_rds_instance_named_in_an_fn_sub_arn(bench: Bench) -> None:
+    for arn in (
+        {"Fn::Sub": "arn:aws:rds:${AWS::Region}:${AWS::AccountId}:db:${Db}"},
+        {
+            "Fn::Sub": [
+                "arn:${AWS::Partition}:rds:${AWS::Region}:${!Id}:db:${Name}",
+                {"Name": {"Ref": "Db"}},
+            ]
+        },
+    ):
+        result = bench.price(
+            {
+                **database(),  # db.t4g.micro
+                "Plan": restore_plan(),
+                "Test": restore_selection(
+                    "RDS", [arn], "app_dev_restore_tests", ValidationWindowHours=2
+                ),
+            }
+        )
+        # Not the restore_test_db_when_unresolved default (db.t4g.medium, not a test price).
+        restored = next(line for line in result.lines if line.driver.startswith("restore-test"))
+        assert restored.driver == "restore-test RDS postgres db.t4g.micro (2 h a run)"
+        assert restored.note.startswith("restores app-dev-test/Db, single-AZ")
+        assert restored.monthly_usd == pytest.approx(WEEKLY_RUNS * 2 * 0.02)
 
 
 def test_restore_test_plan_and_database_in_another_stack_by_name(bench: Bench) -> None:
@@ -1091,6 +1153,8 @@ def test_read_replica_of_a_source_named_by_an_arn(bench: Bench) -> None:
     for source, props in (
         ({"Fn::Join": ["", [arn, {"Ref": "Db"}]]}, own),  # as aws-rds synthesizes it
         ({"Fn::Sub": arn + "${Db}"}, {}),
+        ({"Fn::Sub": "arn:aws:rds:${AWS::Region}:${AWS::AccountId}:db:${Db}"}, {}),
+        ({"Fn::Sub": "${Db.DBInstanceArn}"}, {}),
         ({"Fn::Sub": [arn + "${Name}", {"Name": {"Ref": "Db"}}]}, {}),
     ):
         replica = res("AWS::RDS::DBInstance", SourceDBInstanceIdentifier=source, **props)

@@ -23,7 +23,6 @@ class Stack:
     account: str
     region: str
     template: dict[str, Any]
-    template_file: Path
 
     @property
     def billing_account(self) -> str:
@@ -51,9 +50,16 @@ def _manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def _stacks_in(directory: Path, stage_path: str | None) -> Iterator[Stack]:
+def _artifacts(directory: Path) -> list[dict[str, Any]]:
+    """The artifacts of the assembly in `directory`, in manifest order."""
+    return list(_manifest(directory / "manifest.json").get("artifacts", {}).values())
+
+
+def _stacks_in(
+    directory: Path, artifacts: list[dict[str, Any]], stage_path: str | None
+) -> Iterator[Stack]:
     """The stacks of one assembly; `stage_path` is a nested assembly's ("Pipeline/Dev")."""
-    for artifact in _manifest(directory / "manifest.json").get("artifacts", {}).values():
+    for artifact in artifacts:
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         props = artifact["properties"]
@@ -78,7 +84,6 @@ def _stacks_in(directory: Path, stage_path: str | None) -> Iterator[Stack]:
             account=account,
             region=region,
             template=template,
-            template_file=template_file,
         )
 
 
@@ -90,12 +95,14 @@ def read_assembly(outdir: Path) -> list[Stack]:
     """
     if not (outdir / "manifest.json").is_file():
         raise CostError(f"{outdir} is not a cloud assembly (no manifest.json): run `cdk synth`")
-    found = list(_stacks_in(outdir, None))
-    for artifact in _manifest(outdir / "manifest.json").get("artifacts", {}).values():
+    root = _artifacts(outdir)
+    found = list(_stacks_in(outdir, root, None))
+    for artifact in root:
         if artifact.get("type") == "cdk:cloud-assembly":
             props = artifact["properties"]
             path = str(props.get("displayName") or props["directoryName"].removeprefix("assembly-"))
-            found += _stacks_in(outdir / props["directoryName"], path)
+            nested = outdir / props["directoryName"]
+            found += _stacks_in(nested, _artifacts(nested), path)
     if not found:
         raise CostError(f"{outdir}: the cloud assembly holds no CloudFormation stack")
     kept: dict[tuple[str, str, str], Stack] = {}

@@ -58,13 +58,9 @@ def _read_prices(path: Path) -> dict[str, Price]:
 class PriceBook:
     """The figures for one region (plus the global services); raises on any missing key."""
 
-    def __init__(self, region: str, region_file: Path, global_file: Path) -> None:
-        self.region = region
+    def __init__(self, region_file: Path, global_file: Path) -> None:
         self._files = {"region": region_file, "global": global_file}
         self._figures = {"region": _read_prices(region_file), "global": _read_prices(global_file)}
-
-    def file_for(self, key: str) -> Path:
-        return self._files["global" if key.startswith(GLOBAL_PREFIXES) else "region"]
 
     def price(self, key: str) -> Price:
         scope = "global" if key.startswith(GLOBAL_PREFIXES) else "region"
@@ -89,7 +85,7 @@ def load_prices(region: str, prices_dir: Path = PRICES_DIR) -> PriceBook:
             f"no price file for region {region!r}: add {region_file} "
             f"(copy one of: {known or 'none'}, then update every figure from the AWS pages)"
         )
-    return PriceBook(region, region_file, prices_dir / "global.json")
+    return PriceBook(region_file, prices_dir / "global.json")
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from tools.cost.assembly import Stack
 from tools.cost.pricing import PriceBook, StageAssumptions
+from tools.templates import SUB_VARIABLE, ref_target, sub_parts
 
 if TYPE_CHECKING:
     from tools.cost.sleep import SleepIndex
 
 Resource = dict[str, Any]
+_Fact = TypeVar("_Fact")
 
 
 @dataclass
@@ -53,40 +54,12 @@ _JOIN_ARGS = 2  # Fn::Join: [separator, [parts]]
 _PSEUDO = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": ""}
 
 
-def ref_target(value: Any) -> str | None:
-    """The logical id a `Ref` or `Fn::GetAtt` points at, if `value` is one."""
-    if isinstance(value, dict) and len(value) == 1:
-        if isinstance(value.get("Ref"), str) and not value["Ref"].startswith("AWS::"):
-            return str(value["Ref"])
-        target = value.get("Fn::GetAtt")
-        if isinstance(target, list) and target:
-            return str(target[0])
-        if isinstance(target, str):
-            return target.split(".", 1)[0]
-    return None
-
-
-def references(value: Any) -> set[str]:
-    """Every logical id referenced anywhere inside `value`."""
-    found: set[str] = set()
-    target = ref_target(value)
-    if target:
-        found.add(target)
-    if isinstance(value, dict):
-        for item in value.values():
-            found |= references(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= references(item)
-    return found
-
-
-def _render_ref(argument: Any, stack: Stack) -> str | None:
+def _render_ref(argument: Any, stack: Stack) -> str:
     pseudo = {**_PSEUDO, "AWS::Region": stack.region, "AWS::AccountId": stack.account}
     return pseudo.get(argument, f"{{ref:{argument}}}")
 
 
-def _render_get_att(argument: Any, stack: Stack) -> str | None:
+def _render_get_att(argument: Any, stack: Stack) -> str:
     return f"{{ref:{ref_target({'Fn::GetAtt': argument})}}}"
 
 
@@ -100,16 +73,12 @@ def _render_join(argument: Any, stack: Stack) -> str | None:
 
 
 def _render_sub(argument: Any, stack: Stack) -> str | None:
-    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    text, variables = sub_parts(argument)
     names = {key: render(value, stack) for key, value in variables.items()}
-    return re.sub(
-        r"\$\{([^}!]+)\}",
-        lambda m: names.get(m.group(1)) or _render_ref(m.group(1), stack) or "",
-        str(text),
-    )
+    return SUB_VARIABLE.sub(lambda m: names.get(m.group(1)) or _render_ref(m.group(1), stack), text)
 
 
-_RENDERERS = {
+_RENDERERS: dict[str, Callable[[Any, Stack], str | None]] = {
     "Ref": _render_ref,
     "Fn::GetAtt": _render_get_att,
     "Fn::Join": _render_join,
@@ -162,6 +131,14 @@ class Ctx:
     sleep: SleepIndex
     run: RunState
     stage: Sequence[Stack] = ()  # every stack of the stage (this one included)
+    _facts: dict[Callable[[Ctx], Any], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def once(self, fact: Callable[[Ctx], _Fact]) -> _Fact:
+        """`fact(self)`, worked out on the first call only: for what a pricer reads from the
+        whole stack, so that pricing each resource of a type does not walk the stack again."""
+        if fact not in self._facts:
+            self._facts[fact] = fact(self)
+        return cast("_Fact", self._facts[fact])
 
     def stage_resources(self, resource_type: str) -> Iterator[tuple[Stack, str, Resource]]:
         """Resources of a type anywhere in the stage: this stack first, then the others."""

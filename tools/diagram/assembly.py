@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from tools.templates import sub_parts, sub_references
 
 Json = Any  # a parsed template value: the templates are untyped JSON
 ResKey = tuple[str, str]  # (stack artifact id, logical id): a resource anywhere in a stage
@@ -24,14 +28,11 @@ READER = "Custom::CrossRegionExportReader"
 
 _MAX_DEPTH = 8  # export chains are one or two hops; this only guards against a cyclic template
 _CDK_HASH = re.compile(r"^(?P<name>.+?)[0-9A-F]{8}$")
-_SUB_VAR = re.compile(r"\$\{(?!!)([^}]+)\}")
 
 
 @dataclass(frozen=True, eq=False)
 class Stack:
     key: str  # the artifact id: unique within the assembly, so it keys resources
-    display_name: str  # "Prod/Network"
-    stack_name: str
     region: str
     concern: str  # "Network": the display name without its stage
     template: Mapping[str, Json]
@@ -48,11 +49,18 @@ class Stack:
         props: Mapping[str, Json] = self.resources.get(logical_id, {}).get("Properties") or {}
         return props
 
+    @cached_property
+    def _by_type(self) -> Mapping[str, list[str]]:
+        """Type -> the logical ids of this stack's resources of that type, sorted."""
+        index: defaultdict[str, list[str]] = defaultdict(list)
+        for logical_id in sorted(self.resources):
+            index[self.type_of(logical_id)].append(logical_id)
+        return index
+
     def of_type(self, *types: str) -> Iterator[tuple[str, Mapping[str, Json]]]:
         """(logical id, properties) of this stack's resources of the given types, sorted."""
-        for logical_id in sorted(self.resources):
-            if self.type_of(logical_id) in types:
-                yield logical_id, self.props(logical_id)
+        for logical_id in sorted(i for t in set(types) for i in self._by_type.get(t, ())):
+            yield logical_id, self.props(logical_id)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,8 +110,6 @@ def _load_stack(directory: Path, key: str, artifact: Mapping[str, Json], stage: 
     environment = str(artifact.get("environment", "aws://unknown-account/unknown-region"))
     return Stack(
         key=key,
-        display_name=display,
-        stack_name=str(props.get("stackName", key)),
         region=environment.rsplit("/", 1)[-1],
         concern=concern,
         template=json.loads((directory / props["templateFile"]).read_text()),
@@ -212,11 +218,9 @@ class Resolver:
                 producer, exported = self.exports[argument]
                 self._walk(producer, exported, found, depth + 1)
         elif function == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else argument
-            for name in _SUB_VAR.findall(str(text)):
-                if name not in variables:
-                    self._add(stack, name.split(".", 1)[0], found)
-            self._walk(stack, variables, found, depth)
+            for logical_id in sub_references(argument):
+                self._add(stack, logical_id, found)
+            self._walk(stack, sub_parts(argument)[1], found, depth)
         else:
             return False
         return True
@@ -225,20 +229,6 @@ class Resolver:
     def _add(stack: Stack, logical_id: str, found: set[ResKey]) -> None:
         if logical_id in stack.resources:  # not a parameter or pseudo parameter
             found.add((stack.key, logical_id))
-
-
-def local_refs(value: Json) -> set[str]:
-    """Logical ids that a value names through `Ref` or `Fn::GetAtt`, within its template."""
-    if isinstance(value, list):
-        return {name for item in value for name in local_refs(item)}
-    if not isinstance(value, dict):
-        return set()
-    if list(value) == ["Ref"] and isinstance(value["Ref"], str):
-        return {value["Ref"]}
-    if list(value) == ["Fn::GetAtt"]:
-        target = value["Fn::GetAtt"]
-        return {str(target.split(".", 1)[0] if isinstance(target, str) else target[0])}
-    return {name for item in value.values() for name in local_refs(item)}
 
 
 def imports_in(value: Json) -> Iterator[str]:

@@ -12,10 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from tools.templates import is_custom_resource
+
 from .assembly import READER, Json, ResKey, Resolver, Stack, dig, imports_in, literal
 from .assembly import strip_hash as short
 from .labels import COMPUTE, DATA, MESSAGING
-from .nodes import Nodes, is_custom
+from .nodes import Nodes
 
 TRAFFIC, REFERENCE, CROSS_REGION = "traffic", "reference", "cross-region"
 _STYLE_ORDER = {TRAFFIC: 0, REFERENCE: 1, CROSS_REGION: 2}
@@ -369,7 +371,7 @@ def _environment(resource_type: str, props: Mapping[str, Json]) -> Json:
         ]
     if resource_type == FUNCTION:
         return props.get("Environment")
-    if is_custom(resource_type):
+    if is_custom_resource(resource_type):
         return {name: value for name, value in props.items() if name != "ServiceToken"}
     return None
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from .assembly import Json, Stack, dig, literal, local_refs
+from tools.templates import CUSTOM_PREFIX, GENERIC_CUSTOM, references
+
+from .assembly import Json, Stack, dig, literal
 from .assembly import strip_hash as short
 
 # Node kinds: "compute" and "data" drive the data-path edges; the rest only pick a shape.
 COMPUTE, DATA, MESSAGING, ENTRY, OTHER = "compute", "data", "messaging", "entry", "other"
 
 TIMES = "\N{MULTIPLICATION SIGN}"
-CUSTOM_PREFIX, GENERIC_CUSTOM = "Custom::", "AWS::CloudFormation::CustomResource"
 
 LabelFn = Callable[[Stack, str, Mapping[str, Json]], list[str]]
 
@@ -38,7 +39,7 @@ def _vpc(stack: Stack, logical_id: str, props: Mapping[str, Json]) -> list[str]:
     zones = {
         repr(sub.get("AvailabilityZone"))
         for _, sub in stack.of_type("AWS::EC2::Subnet")
-        if logical_id in local_refs(sub.get("VpcId"))
+        if logical_id in references(sub.get("VpcId"))
     }
     cidr = literal(props.get("CidrBlock"))
     return [f"VPC {cidr}" if cidr else "VPC", f"{len(zones)} AZs" if zones else short(logical_id)]
@@ -109,7 +110,7 @@ def _db_cluster(stack: Stack, logical_id: str, props: Mapping[str, Json]) -> lis
     members = [
         literal(member.get("DBInstanceClass")) or "?"
         for _, member in stack.of_type("AWS::RDS::DBInstance")
-        if logical_id in local_refs(member.get("DBClusterIdentifier"))
+        if logical_id in references(member.get("DBClusterIdentifier"))
     ]
     engine = literal(props.get("Engine")) or "database"
     sizes = f"{members[0]} {TIMES} {len(members)}" if members else "serverless"
@@ -137,7 +138,7 @@ def _cache_cluster(_stack: Stack, logical_id: str, props: Mapping[str, Json]) ->
 
 def _queue(stack: Stack, logical_id: str, props: Mapping[str, Json]) -> list[str]:
     dead_letter = any(
-        logical_id in local_refs(dig(other, "RedrivePolicy.deadLetterTargetArn"))
+        logical_id in references(dig(other, "RedrivePolicy.deadLetterTargetArn"))
         for _, other in stack.of_type("AWS::SQS::Queue")
     )
     return [

@@ -11,9 +11,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from tools.templates import is_custom_resource
+
 from .assembly import READER, WRITER, Json, ResKey, Resolver, Stack, dig, literal
 from .assembly import strip_hash as short
-from .labels import COMPUTE, CUSTOM_PREFIX, GENERIC_CUSTOM, OTHER, SINGLE, TIMES, count, custom
+from .labels import COMPUTE, OTHER, SINGLE, TIMES, count, custom
 
 _FALLBACK_GROUP_MIN = 3  # unknown types with this many resources in a stack are counted
 _NAMES_PER_LINE = 4
@@ -103,10 +105,6 @@ def _matches(resource_type: str, patterns: Iterable[str]) -> bool:
         resource_type.startswith(pattern) if pattern.endswith("::") else resource_type == pattern
         for pattern in patterns
     )
-
-
-def is_custom(resource_type: str) -> bool:
-    return resource_type.startswith(CUSTOM_PREFIX) or resource_type == GENERIC_CUSTOM
 
 
 def _is_cdk_custom(resource_type: str) -> bool:
@@ -215,7 +213,7 @@ def providers(resolver: Resolver) -> dict[ResKey, list[ResKey]]:
     chains: dict[ResKey, list[ResKey]] = {}
     for stack in resolver.stage.stacks:
         for logical_id in sorted(stack.resources):
-            if not is_custom(stack.type_of(logical_id)):
+            if not is_custom_resource(stack.type_of(logical_id)):
                 continue
             token = stack.props(logical_id).get("ServiceToken")
             chain: list[ResKey] = []
@@ -285,7 +283,7 @@ def _stack_nodes(stack: Stack, ids: Ids, skip: set[ResKey], out: Nodes) -> None:
             continue
         if group := group_of(resource_type, props):
             grouped[group].append(logical_id)
-        elif resource_type in SINGLE or is_custom(resource_type):
+        elif resource_type in SINGLE or is_custom_resource(resource_type):
             kind, label = SINGLE.get(resource_type, (COMPUTE, custom))
             _add(out, ids, stack, [logical_id], label(stack, logical_id, props), kind=kind)
         else:
@@ -310,7 +308,7 @@ def _words(resource_type: str) -> str:
 
 
 def _skip(resource_type: str, props: Mapping[str, Json]) -> bool:
-    if is_custom(resource_type):
+    if is_custom_resource(resource_type):
         return _is_cdk_custom(resource_type)
     if resource_type == "AWS::SecretsManager::RotationSchedule":
         return not props.get("HostedRotationLambda")  # else the rotation function draws itself

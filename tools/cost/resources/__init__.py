@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from tools.cost.resources import compute, database, edge, network, ops, storage
 from tools.cost.template import CostLine, Ctx, Resource
+from tools.templates import is_custom_resource
 
 Pricer = Callable[[Ctx, str, Resource], list[CostLine]]
 
@@ -166,9 +167,6 @@ CUSTOM_RESOURCE_REASON = "custom resource: runs at deploy time (its function is 
 
 
 def free_reason(resource_type: str) -> str | None:
-    if (
-        resource_type.startswith("Custom::")
-        or resource_type == "AWS::CloudFormation::CustomResource"
-    ):
+    if is_custom_resource(resource_type):
         return CUSTOM_RESOURCE_REASON
     return FREE.get(resource_type)

@@ -15,10 +15,9 @@ from tools.cost.template import (
     NotPriced,
     Resource,
     as_number,
-    ref_target,
-    references,
     render,
 )
+from tools.templates import is_custom_resource, ref_target, references
 
 _FARGATE = ("FARGATE", "FARGATE_SPOT")
 _FREE_EPHEMERAL_GB = 20
@@ -224,8 +223,7 @@ def _deploy_time_functions(ctx: Ctx) -> set[str]:
     """Functions behind custom resources: they run when the stack deploys, not with traffic."""
     handlers: set[str] = set()
     for resource in ctx.stack.resources.values():
-        kind = str(resource.get("Type", ""))
-        if kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource":
+        if is_custom_resource(str(resource.get("Type", ""))):
             handlers |= references(resource.get("Properties", {}).get("ServiceToken"))
     # A provider framework's handler calls the user function it names in its environment.
     for handler in list(handlers):
@@ -237,7 +235,7 @@ def lambda_function(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostL
     props = ctx.props(logical_id)
     memory_gb = as_number(props.get("MemorySize"), 128) / 1024
     arch = "arm64" if "arm64" in props.get("Architectures", []) else "x86_64"
-    deploy_time = logical_id in _deploy_time_functions(ctx)
+    deploy_time = logical_id in ctx.once(_deploy_time_functions)
     invocations_key = (
         "lambda_custom_resource_invocations_per_month"
         if deploy_time

@@ -15,9 +15,8 @@ from tools.cost.template import (
     Resource,
     as_bool,
     as_number,
-    ref_target,
-    references,
 )
+from tools.templates import ref_target, references
 
 _FREE_PI_DAYS = 7  # Performance Insights keeps 7 days free; longer retention is billed
 _PI_MONTH_DAYS = 31  # retention is chosen in months of 31 days (31, 62, ... 731)
@@ -61,12 +60,7 @@ def _cluster_keys(ctx: Ctx, instance: Resource) -> list[Key]:
 def _source(ctx: Ctx, props: Resource) -> Resource:
     """A read replica's source instance in this stack, named by Ref/GetAtt or inside an ARN
     built with Fn::Join or Fn::Sub; {} when there is none."""
-    value = props.get("SourceDBInstanceIdentifier")
-    found = references(value)
-    sub = value.get("Fn::Sub") if isinstance(value, dict) else None
-    text = sub[0] if isinstance(sub, list) and sub else sub
-    if isinstance(text, str):
-        found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+    found = references(props.get("SourceDBInstanceIdentifier"))
     kind = "AWS::RDS::DBInstance"
     sources = [i for i in sorted(found) if ctx.stack.resources.get(i, {}).get("Type") == kind]
     return ctx.props(sources[0]) if len(sources) == 1 else {}

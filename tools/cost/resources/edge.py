@@ -100,8 +100,9 @@ def web_acl(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
     return lines
 
 
-def record_set(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
-    if "AliasTarget" in ctx.props(logical_id):
+def _queries(ctx: Ctx, logical_id: str, records: int) -> list[CostLine]:
+    """Standard queries of `records` records that are not aliases (alias queries are free)."""
+    if not records:
         raise Free("alias queries to AWS resources are free")
     return [
         ctx.usage(
@@ -110,25 +111,19 @@ def record_set(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
             "route53_queries_millions_per_record",
             "million queries",
             "route53.standard_query.million",
+            per=records,
         )
     ]
+
+
+def record_set(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
+    return _queries(ctx, logical_id, 0 if "AliasTarget" in ctx.props(logical_id) else 1)
 
 
 def record_set_group(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
     records = ctx.props(logical_id).get("RecordSets", [])
     plain = [r for r in records if isinstance(r, dict) and "AliasTarget" not in r]
-    if not plain:
-        raise Free("alias queries to AWS resources are free")
-    return [
-        ctx.usage(
-            logical_id,
-            "Route 53 standard queries",
-            "route53_queries_millions_per_record",
-            "million queries",
-            "route53.standard_query.million",
-            per=len(plain),
-        )
-    ]
+    return _queries(ctx, logical_id, len(plain))
 
 
 def hosted_zone(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:

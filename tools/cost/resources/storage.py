@@ -17,10 +17,9 @@ from tools.cost.template import (
     Resource,
     as_bool,
     as_number,
-    ref_target,
-    references,
     render,
 )
+from tools.templates import ref_target, references
 
 _PLAN = "AWS::Backup::RestoreTestingPlan"
 _DB_INSTANCE = "AWS::RDS::DBInstance"
@@ -204,7 +203,7 @@ def _dead_letter_queues(ctx: Ctx) -> set[str]:
 def sqs_queue(ctx: Ctx, logical_id: str, resource: Resource) -> list[CostLine]:
     fifo = as_bool(ctx.props(logical_id).get("FifoQueue"))
     key = "sqs.fifo.million" if fifo else "sqs.standard.million"
-    if logical_id in _dead_letter_queues(ctx):
+    if logical_id in ctx.once(_dead_letter_queues):
         return [
             ctx.usage(
                 logical_id,
