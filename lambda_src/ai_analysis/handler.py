@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,22 +26,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from shared import env, http, logs, sqs
+from shared import ai, env, http, logs, sqs
+from shared.ai import Provider
 from shared.idempotency import Claims
 from shared.metrics import Metrics
 from shared.secrets import Secret
 from shared.sqs import PoisonMessageError
 
-TIMEOUT_SECONDS = float(os.environ.get("AI_TIMEOUT_SECONDS", "20"))
-ATTEMPTS = int(os.environ.get("AI_ATTEMPTS", "3"))
-BACKOFF_SECONDS = float(os.environ.get("AI_BACKOFF_SECONDS", "1"))
-KEEP_DONE_SECONDS = 7 * 24 * 3600
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-"""Ids become S3 key segments: no slashes, no '..', nothing that needs escaping."""
+RETRY = ai.retry_from_env(os.environ, timeout_seconds=20)
 
 logger = logs.json_logger("ai_analysis")
 log = logs.Log(logger)
-PROVIDER = http.Client("AI provider", log)
 
 
 @dataclass(frozen=True)
@@ -75,30 +69,6 @@ class Config:
         )
 
 
-class AiClient:
-    def __init__(self, url: str, key: Secret, metrics: Metrics, retry: http.Retry) -> None:
-        self.url, self.key, self.metrics, self.retry = url, key, metrics, retry
-
-    def analyse(self, text: str, job_id: str) -> Any:
-        """The provider's JSON answer; every attempt is counted and timed."""
-
-        def measured(status: int | None, latency_ms: float) -> None:
-            self.metrics.put(
-                {"AiApiCalls": (1, "Count"), "AiLatency": (round(latency_ms, 1), "Milliseconds")},
-                job_id=job_id,
-                status=status,
-            )
-
-        raw = PROVIDER.post_json(
-            self.url,
-            {"input": text},
-            {"Authorization": f"Bearer {self.key.get()}"},
-            self.retry,
-            on_attempt=measured,
-        )
-        return PROVIDER.json(raw)
-
-
 @dataclass(frozen=True)
 class Job:
     job_id: str
@@ -111,18 +81,17 @@ class Services:
     config: Config
     store: Claims
     s3: Any
-    ai: AiClient
+    ai: Provider
     clock: Callable[[], float] = time.time
 
 
 def parse(record: Mapping[str, Any]) -> Job:
     body = sqs.json_body(record)
-    for name in ("job_id", "workshop_id"):
-        if not isinstance(body.get(name), str) or not SAFE_ID.match(body[name]):
-            raise PoisonMessageError(f"{name} must be 1-128 letters, digits, '.', '_' or '-'")
+    # The ids become S3 key segments.
+    job_id, workshop_id = sqs.safe_id(body, "job_id"), sqs.safe_id(body, "workshop_id")
     if not isinstance(body.get("text"), str) or not body["text"].strip():
         raise PoisonMessageError("text must be a non-empty string")
-    return Job(body["job_id"], body["workshop_id"], body["text"])
+    return Job(job_id, workshop_id, body["text"])
 
 
 def process(record: Mapping[str, Any], services: Services) -> str:
@@ -136,7 +105,7 @@ def process(record: Mapping[str, Any], services: Services) -> str:
         document = {
             "job_id": job.job_id,
             "workshop_id": job.workshop_id,
-            "analysis": services.ai.analyse(job.text, job.job_id),
+            "analysis": services.ai.ask(job.text, job_id=job.job_id),
             "analysed_at": datetime.fromtimestamp(services.clock(), UTC).isoformat(),
         }
         services.s3.put_object(
@@ -172,16 +141,14 @@ def services_from_env(environ: Mapping[str, str], aws: Any = boto3) -> Services:
     config = Config.from_env(environ)
     return Services(
         config=config,
-        store=Claims(
-            aws.resource("dynamodb").Table(config.table),
-            keep_done_seconds=KEEP_DONE_SECONDS,
-        ),
+        store=Claims.for_table(aws, config.table),
         s3=aws.client("s3"),
-        ai=AiClient(
+        ai=Provider(
             config.api_url,
             Secret(aws.client("secretsmanager"), config.key_secret_arn, "the AI API key"),
             Metrics(config.namespace, config.stage),
-            http.Retry(ATTEMPTS, BACKOFF_SECONDS, TIMEOUT_SECONDS),
+            RETRY,
+            log,
         ),
     )
 

@@ -69,6 +69,8 @@ class Config:
     engine: str
     """mysql or postgres (the driver family of DB_ENGINE)."""
     time_zone: str
+    tz: tzinfo
+    """REPORT_TIME_ZONE, parsed once per container."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
@@ -79,13 +81,14 @@ class Config:
                 f"DB_ENGINE {environ['DB_ENGINE']!r} is not one of {', '.join(ENGINES)}"
             )
         time_zone = environ.get("REPORT_TIME_ZONE") or "Asia/Seoul"
-        zone(time_zone)  # fail at start-up, not at the first report
+        tz = zone(time_zone)  # fail at start-up, not at the first report
         return cls(
             bucket=environ["UPLOADS_BUCKET"],
             secret_arn=environ["DB_SECRET_ARN"],
             db_name=environ.get("DB_NAME") or None,
             engine=engine,
             time_zone=time_zone,
+            tz=tz,
         )
 
 
@@ -200,7 +203,7 @@ def run(event: Any, services: Services) -> dict[str, Any]:
     config = services.config
     if not isinstance(event, dict):
         raise InvalidEventError("the schedule's input must be a JSON object")
-    tz = zone(config.time_zone)
+    tz = config.tz
     now = services.clock()
     day = report_date(event, tz, now)
     start, end = day_window(day, tz)

@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from shared import logs
+from shared import env, logs
 
 METADATA_PREFIX = "metadata/"
 HEAD_BYTES = int(os.environ.get("HEAD_BYTES", str(64 * 1024)))
@@ -224,11 +224,10 @@ def process(
     return record
 
 
-_s3: Any = None
+def services_from_env(environ: Mapping[str, str], aws: Any = boto3) -> Any:
+    """The production wiring, the S3 client (no settings); `aws`: boto3 or a boto3.Session."""
+    return aws.client("s3")
 
 
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    global _s3  # noqa: PLW0603 (one client per container)
-    if _s3 is None:
-        _s3 = boto3.client("s3")
-    return process(event, _s3)
+handler = env.EntryPoint(services_from_env, process)
+"""The Lambda entry point: the S3 client lives as long as the container."""

@@ -5,6 +5,8 @@
 - Idempotent: a job id is claimed in DynamoDB with a conditional write before it runs, so a
   duplicate delivery of a completed job is acknowledged without running it again.
 - Structured JSON logs (one object per line) and X-Ray active tracing (set on the function).
+- The clients are built once per container: DynamoDB's at the first invocation, S3's at the
+  first job that writes.
 
 A message body is JSON: {"job_id": "...", "job_type": "...", "payload": {...}}. Scheduled jobs
 arrive without a job_id; theirs is derived from the schedule's invocation, so a retried
@@ -13,6 +15,7 @@ scheduler delivery is still processed once.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -22,15 +25,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-from shared import logs, sqs
+from shared import env, logs, sqs
 from shared.idempotency import Claims
 from shared.sqs import PoisonMessageError
 
 Job = dict[str, Any]
-KEEP_DONE_SECONDS = 7 * 24 * 3600
 
 logger = logs.json_logger("job_worker")
 log = logs.Log(logger)
+
+
+@functools.cache
+def s3() -> Any:
+    """The S3 client of the jobs, built at the first one that writes and kept for the container."""
+    return boto3.client("s3")
 
 
 def daily_report(job: Job) -> dict[str, Any]:
@@ -41,7 +49,7 @@ def daily_report(job: Job) -> dict[str, Any]:
     day = job.get("payload", {}).get("date") or datetime.now(UTC).date().isoformat()
     key = f"reports/daily/{day}.json"
     body = {"date": day, "job_id": job["job_id"], "generated_at": datetime.now(UTC).isoformat()}
-    boto3.client("s3").put_object(
+    s3().put_object(
         Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json"
     )
     return {"report": f"s3://{bucket}/{key}"}
@@ -51,7 +59,7 @@ HANDLERS: dict[str, Callable[[Job], dict[str, Any]]] = {"daily-report": daily_re
 
 
 def claims(table_name: str) -> Claims:
-    return Claims(boto3.resource("dynamodb").Table(table_name), keep_done_seconds=KEEP_DONE_SECONDS)
+    return Claims.for_table(boto3, table_name)
 
 
 def parse(record: Mapping[str, Any]) -> Job:
@@ -82,8 +90,13 @@ def process(record: Mapping[str, Any], store: Claims, now: float) -> str:
     return "done"
 
 
-def handler(event: dict[str, Any], context: Any = None) -> sqs.BatchResponse:
-    store = claims(os.environ["IDEMPOTENCY_TABLE"])
+def services_from_env(environ: Mapping[str, str]) -> Claims:
+    """The idempotency store; a missing IDEMPOTENCY_TABLE raises KeyError (the invocation fails,
+    and the next one wires again)."""
+    return claims(environ["IDEMPOTENCY_TABLE"])
+
+
+def run(event: Mapping[str, Any], store: Claims) -> sqs.BatchResponse:
     return sqs.process_batch(
         event,
         lambda record: process(record, store, time.time()),
@@ -91,3 +104,7 @@ def handler(event: dict[str, Any], context: Any = None) -> sqs.BatchResponse:
         rejected="poison message",
         failed="job failed",
     )
+
+
+handler = env.EntryPoint(services_from_env, run)
+"""The Lambda entry point: the DynamoDB table lives as long as the container."""

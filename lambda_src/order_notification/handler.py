@@ -176,9 +176,8 @@ def services_from_env(environ: Mapping[str, str], aws: Any = boto3) -> Services:
     env.require(environ, "IDEMPOTENCY_TABLE", "NOTIFICATION_WEBHOOK_SECRET_ARN")
     arn = environ["NOTIFICATION_WEBHOOK_SECRET_ARN"]
     return Services(
-        store=Claims(
-            aws.resource("dynamodb").Table(environ["IDEMPOTENCY_TABLE"]),
-            keep_done_seconds=KEEP_DONE_SECONDS,
+        store=Claims.for_table(
+            aws, environ["IDEMPOTENCY_TABLE"], keep_done_seconds=KEEP_DONE_SECONDS
         ),
         webhook=Secret(
             aws.client("secretsmanager"),

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,7 +33,8 @@ from typing import Any, Protocol
 
 import boto3
 from botocore.exceptions import ClientError
-from shared import db, env, http, logs, sqs
+from shared import ai, db, env, http, logs, sqs
+from shared.ai import Provider
 from shared.db import Database
 from shared.env import NotConfiguredError
 from shared.idempotency import Claims
@@ -42,16 +42,11 @@ from shared.metrics import Metrics
 from shared.secrets import Secret
 from shared.sqs import PoisonMessageError
 
-TIMEOUT_SECONDS = float(os.environ.get("AI_TIMEOUT_SECONDS", "30"))
-ATTEMPTS = int(os.environ.get("AI_ATTEMPTS", "3"))
-BACKOFF_SECONDS = float(os.environ.get("AI_BACKOFF_SECONDS", "1"))
-KEEP_DONE_SECONDS = 7 * 24 * 3600
+RETRY = ai.retry_from_env(os.environ, timeout_seconds=30)
 PROMPT = os.environ.get(
     "SUMMARY_PROMPT",
     "Summarise this meeting: the main points, the decisions and the action items with owners.",
 )
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-"""Meeting ids become S3 key segments: no slashes, no '..', nothing that needs escaping."""
 POSTGRES_ENGINES = frozenset({"postgres", "aurora-postgresql"})
 CONNECT_TIMEOUT_SECONDS = 30
 UPSERT = (
@@ -64,7 +59,6 @@ UPSERT = (
 
 logger = logs.json_logger("post_meeting")
 log = logs.Log(logger)
-PROVIDER = http.Client("AI provider", log)
 
 
 @dataclass(frozen=True)
@@ -108,32 +102,13 @@ class Config:
         )
 
 
-class AiClient:
-    def __init__(self, url: str, key: Secret, metrics: Metrics, retry: http.Retry) -> None:
-        self.url, self.key, self.metrics, self.retry = url, key, metrics, retry
-
-    def summarise(self, text: str, meeting_id: str) -> str:
-        """The provider's {"output": ...} text; every attempt is timed."""
-
-        def measured(status: int | None, latency_ms: float) -> None:
-            self.metrics.put(
-                {"AiLatency": (round(latency_ms, 1), "Milliseconds")},
-                meeting_id=meeting_id,
-                status=status,
-            )
-
-        raw = PROVIDER.post_json(
-            self.url,
-            {"input": text},
-            {"Authorization": f"Bearer {self.key.get()}"},
-            self.retry,
-            on_attempt=measured,
-        )
-        answer = PROVIDER.json(raw)
-        summary = answer.get("output") if isinstance(answer, dict) else None
-        if not isinstance(summary, str) or not summary.strip():
-            raise http.RefusedError("AI provider answered without an 'output' text")
-        return summary.strip()
+def summarise(provider: Provider, text: str, meeting_id: str) -> str:
+    """The provider's {"output": ...} text; every attempt is timed."""
+    answer = provider.ask(text, meeting_id=meeting_id)
+    summary = answer.get("output") if isinstance(answer, dict) else None
+    if not isinstance(summary, str) or not summary.strip():
+        raise http.RefusedError("AI provider answered without an 'output' text")
+    return summary.strip()
 
 
 class Connection(db.Closable, Protocol):
@@ -160,16 +135,15 @@ class Services:
     config: Config
     store: Claims
     s3: Any
-    ai: AiClient
+    ai: Provider
     db: Database[Connection]
     clock: Callable[[], float] = time.time
 
 
 def parse(record: Mapping[str, Any]) -> Meeting:
     body = sqs.json_body(record)
-    meeting_id, key = body.get("meeting_id"), body.get("transcript_key")
-    if not isinstance(meeting_id, str) or not SAFE_ID.match(meeting_id):
-        raise PoisonMessageError("meeting_id must be 1-128 letters, digits, '.', '_' or '-'")
+    meeting_id = sqs.safe_id(body, "meeting_id")  # becomes an S3 key segment
+    key = body.get("transcript_key")
     if not isinstance(key, str) or not key.strip() or key.startswith("/"):
         raise PoisonMessageError("transcript_key must be an S3 key")
     return Meeting(meeting_id, key)
@@ -232,7 +206,7 @@ def process(record: Mapping[str, Any], services: Services) -> str:
     with services.store.finishing(meeting.meeting_id, services.clock) as claim:
         transcript = read_transcript(services.s3, config.audio_bucket, meeting.transcript_key)
         speakers, text = speaker_stats(transcript)
-        summary = services.ai.summarise(f"{PROMPT}\n\n{text}", meeting.meeting_id)
+        summary = summarise(services.ai, f"{PROMPT}\n\n{text}", meeting.meeting_id)
         created_at = datetime.fromtimestamp(services.clock(), UTC)
         row = {
             "meeting_id": meeting.meeting_id,
@@ -282,16 +256,15 @@ def services_from_env(environ: Mapping[str, str], aws: Any = boto3) -> Services:
     secrets = aws.client("secretsmanager")
     return Services(
         config=config,
-        store=Claims(
-            aws.resource("dynamodb").Table(config.table),
-            keep_done_seconds=KEEP_DONE_SECONDS,
-        ),
+        store=Claims.for_table(aws, config.table),
         s3=aws.client("s3"),
-        ai=AiClient(
+        ai=Provider(
             config.api_url,
             Secret(secrets, config.key_secret_arn, "the AI API key"),
             Metrics(config.namespace, config.stage),
-            http.Retry(ATTEMPTS, BACKOFF_SECONDS, TIMEOUT_SECONDS),
+            RETRY,
+            log,
+            emit=[ai.LATENCY],
         ),
         db=Database(secrets, config.db_secret_arn, config.db_name, connect_postgres, log),
     )

@@ -8,5 +8,6 @@ runtime does: `from shared import http`. Standard library and the runtime's boto
 - `secrets`: Secrets Manager values read when needed, cached for a while, blank counting as unset;
 - `metrics`: CloudWatch Embedded Metric Format lines;
 - `idempotency`: exactly-once processing with claims in DynamoDB;
+- `ai`: the AI provider, its key from a secret and every attempt measured;
 - `db`: database drivers over TLS, logins from a secret, one cached connection.
 """

@@ -1,7 +1,8 @@
 """Exactly-once processing of deliveries that may come more than once (SQS, EventBridge): a key
 is claimed in a DynamoDB table (partition key job_id) with a conditional write before the work,
 marked done after it, and released when the work fails, so a redelivery runs it again. A claim
-whose invocation died expires after CLAIM_SECONDS (default 900) and may be taken over."""
+whose invocation died expires after CLAIM_SECONDS (default 900) and may be taken over; a done key
+is remembered for KEEP_DONE_SECONDS unless a function keeps it longer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+KEEP_DONE_SECONDS = 7 * 24 * 3600
+"""How long a done key is remembered unless a function keeps it longer (7 days)."""
 
 
 class InProgressError(RuntimeError):
@@ -31,7 +35,11 @@ class Claims:
     """Claims in `table` (a boto3 DynamoDB Table): pending while running, done once finished."""
 
     def __init__(
-        self, table: Any, *, keep_done_seconds: int, claim_seconds: int | None = None
+        self,
+        table: Any,
+        *,
+        keep_done_seconds: int = KEEP_DONE_SECONDS,
+        claim_seconds: int | None = None,
     ) -> None:
         """`keep_done_seconds`: how long a done key is remembered (longer than any redelivery
         worth deduplicating); `claim_seconds` (default CLAIM_SECONDS): longer than the work."""
@@ -39,6 +47,22 @@ class Claims:
         if claim_seconds is None:
             claim_seconds = int(os.environ.get("CLAIM_SECONDS", "900"))
         self.claim_seconds = claim_seconds
+
+    @classmethod
+    def for_table(
+        cls,
+        aws: Any,
+        table_name: str,
+        *,
+        keep_done_seconds: int = KEEP_DONE_SECONDS,
+        claim_seconds: int | None = None,
+    ) -> Claims:
+        """Claims in the DynamoDB table `table_name`; `aws`: boto3 itself or a boto3.Session."""
+        return cls(
+            aws.resource("dynamodb").Table(table_name),
+            keep_done_seconds=keep_done_seconds,
+            claim_seconds=claim_seconds,
+        )
 
     def start(self, key: str, now: float) -> bool:
         """True: claimed, run the work (then `finishing`). False: done already, a duplicate.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,6 +13,8 @@ from shared.env import NotConfiguredError
 from shared.logs import Log
 
 BatchResponse = dict[str, list[dict[str, str]]]
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+"""An id that can become an S3 key segment: no slashes, no '..', nothing that needs escaping."""
 
 
 class PoisonMessageError(ValueError):
@@ -28,6 +31,14 @@ def json_body(record: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise PoisonMessageError("body is not a JSON object")
     return body
+
+
+def safe_id(body: Mapping[str, Any], field: str) -> str:
+    """The body's `field`, a SAFE_ID string (PoisonMessageError otherwise)."""
+    value = body.get(field)
+    if not isinstance(value, str) or not SAFE_ID.match(value):
+        raise PoisonMessageError(f"{field} must be 1-128 letters, digits, '.', '_' or '-'")
+    return value
 
 
 def failures(*message_ids: str) -> BatchResponse:

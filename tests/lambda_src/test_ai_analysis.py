@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from shared.env import NotConfiguredError
 
-from tests.lambda_src.conftest import (
+from tests.lambda_src.helpers import (
     AWS,
     UNREACHABLE,
     LocalServer,

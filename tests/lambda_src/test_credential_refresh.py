@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from tests.lambda_src.conftest import AWS, create_secret, load_handler, put_secret, setenv
+from tests.lambda_src.helpers import AWS, create_secret, load_handler, put_secret, setenv
 
 CLUSTER = "webplat-prod-cluster"
 USERS = ("webplat-prod-api", "webplat-prod-worker")

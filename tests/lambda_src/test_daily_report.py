@@ -4,7 +4,9 @@ Manager) with fake pymysql / pg8000.native modules standing in for the drivers."
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -16,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from shared.env import NotConfiguredError
+from shared.logs import JsonFormatter
 
-from tests.lambda_src.conftest import (
+from tests.lambda_src.helpers import (
     AWS,
     create_bucket,
     create_secret,
@@ -154,6 +157,35 @@ def test_the_day_is_the_local_day_in_utc(fn: ModuleType, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(fn, "ZoneInfo", no_tzdata)  # a runtime without a tz database
     assert fn.zone("Asia/Seoul").utcoffset(None) == timedelta(hours=9)
+
+
+def test_the_time_zone_is_parsed_once_per_container(
+    fn: ModuleType, driver: Driver, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_tzdata(name: str) -> None:
+        raise fn.ZoneInfoNotFoundError(name)
+
+    monkeypatch.setattr(fn, "ZoneInfo", no_tzdata)  # the fallback warns each time it is used
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    fn.logger.addHandler(handler)
+    try:
+        built = services(fn)
+        fn.run({"date": "2026-01-13"}, built)
+        fn.run({"date": "2026-01-14"}, built)
+    finally:
+        fn.logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("WARNING", "no time zone database; using the fixed offset"),
+        ("INFO", "report written"),
+        ("INFO", "report written"),
+    ]
+    assert report("2026-01-14")["window"] == {  # the fixed offset: +09:00
+        "start": "2026-01-13T15:00:00Z",
+        "end": "2026-01-14T15:00:00Z",
+    }
 
 
 def test_the_report_is_written_from_the_mysql_rows(

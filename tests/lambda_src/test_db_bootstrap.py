@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.lambda_src.conftest import AWS, create_secret, load_handler, setenv
+from tests.lambda_src.helpers import AWS, create_secret, load_handler, setenv
 
 MASTER, APP, DBNAME, HOST = "platform_admin", "app_user", "app", "db.internal"
 MASTER_PW, APP_PW = "Master-Pw-0001", "App-Pw-0002"

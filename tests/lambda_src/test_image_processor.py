@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.lambda_src.conftest import AWS, create_bucket, load_handler, s3_json
+from tests.lambda_src.helpers import AWS, create_bucket, load_handler, s3_json
 
 BUCKET = "uploads"
 NOW = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -217,6 +217,17 @@ def test_metadata_objects_are_ignored_so_the_function_never_loops(
     assert fn.process(event, s3, lambda: NOW)["reason"] == "metadata object"
     assert s3.calls == []
     assert fn.handler(event)["reason"] == "metadata object"  # the entry point, same answer
+
+
+def test_the_entry_point_builds_its_client_once_per_container(
+    fn: ModuleType, s3: Recording
+) -> None:
+    event = upload(s3, "metadata/photos/a.png.json", b"{}")
+    fn.handler(event)
+    client = fn.handler.services
+    assert fn.handler(event, object())["reason"] == "metadata object"
+    assert fn.handler.services is client
+    assert client is not None
 
 
 def test_an_object_deleted_before_processing_is_skipped(fn: ModuleType, s3: Recording) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from shared.logs import JsonFormatter
 
-from tests.lambda_src.conftest import (
+from tests.lambda_src.helpers import (
     AWS,
     create_bucket,
     create_table,
@@ -171,6 +171,49 @@ def test_scheduled_message_without_id_uses_the_message_id(
     worker.handler(event(scheduled))
     worker.handler(event(scheduled))  # the scheduler retried the same delivery
     assert calls == ["sched-1"]
+
+
+class Counting:
+    """The tests' boto3 session, counting the clients and resources built."""
+
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def client(self, name: str) -> Any:
+        self.built.append(f"client {name}")
+        return AWS.client(name)
+
+    def resource(self, name: str) -> Any:
+        self.built.append(f"resource {name}")
+        return AWS.resource(name)
+
+
+def test_clients_are_built_once_per_container(
+    worker: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = Counting()
+    monkeypatch.setattr(worker, "boto3", session)
+    for n in range(3):
+        message = {
+            "job_id": f"r{n}",
+            "job_type": "daily-report",
+            "payload": {"date": f"2026-11-2{n}"},
+        }
+        assert worker.handler(event(record(f"m{n}", message), record(f"d{n}", message))) == failed()
+    assert session.built == ["resource dynamodb", "client s3"]
+
+
+def test_a_missing_table_fails_the_invocation_until_it_is_set(
+    worker: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = counting(worker, monkeypatch)
+    monkeypatch.delenv("IDEMPOTENCY_TABLE")
+    message = record("m1", {"job_id": "j11", "job_type": "count"})
+    with pytest.raises(KeyError, match=r"^'IDEMPOTENCY_TABLE'$"):
+        worker.handler(event(message))
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
+    assert worker.handler(event(message)) == failed()
+    assert calls == ["j11"]
 
 
 def test_logs_are_one_json_object_per_line(

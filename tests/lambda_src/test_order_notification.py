@@ -12,7 +12,7 @@ import pytest
 from shared.env import NotConfiguredError
 from shared.idempotency import InProgressError
 
-from tests.lambda_src.conftest import (
+from tests.lambda_src.helpers import (
     AWS,
     UNREACHABLE,
     LocalServer,

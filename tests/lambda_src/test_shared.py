@@ -16,15 +16,16 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from shared import db, env, http, logs, secrets, sqs
+from shared import ai, db, env, http, logs, secrets, sqs
 from shared.env import NotConfiguredError
-from shared.idempotency import Claims, InProgressError
+from shared.idempotency import KEEP_DONE_SECONDS, Claims, InProgressError
 from shared.metrics import Metrics, emf
 
-from tests.lambda_src.conftest import (
+from tests.lambda_src.helpers import (
     AWS,
     UNREACHABLE,
     LocalServer,
+    capture,
     create_secret,
     create_table,
     event,
@@ -284,6 +285,68 @@ def test_get_json_parses_the_answer_and_refuses_anything_else(
     assert len(server.received) == 2  # not retried
 
 
+# -- ai -------------------------------------------------------------------------------------------
+
+
+class Key:
+    """A Secret holding the AI API key."""
+
+    def get(self) -> str:
+        return "sk-1"
+
+
+def provider(url: str, lines: list[dict[str, Any]], **options: Any) -> ai.Provider:
+    """A Provider at `url` whose EMF lines go into `lines` and whose backoff is not slept."""
+    metrics = Metrics("App", "dev", capture(lines))
+    retry = http.Retry(3, 0.5, 2, sleep=lambda seconds: None)
+    key: Any = Key()
+    return ai.Provider(
+        url, key, metrics, retry, logs.Log(logging.getLogger("shared-test")), **options
+    )
+
+
+def test_the_provider_gets_the_text_with_the_key_and_each_attempt_is_measured(
+    server: LocalServer,
+) -> None:
+    server.answer = {"labels": ["a"]}
+    server.statuses = [503]
+    lines: list[dict[str, Any]] = []
+    assert provider(server.url("/v1"), lines).ask("hello", job_id="j1") == {"labels": ["a"]}
+    assert [(r.headers["authorization"], r.json()) for r in server.received] == [
+        ("Bearer sk-1", {"input": "hello"})
+    ] * 2
+    assert [line["_aws"]["CloudWatchMetrics"][0]["Metrics"] for line in lines] == [
+        [{"Name": "AiApiCalls", "Unit": "Count"}, {"Name": "AiLatency", "Unit": "Milliseconds"}]
+    ] * 2
+    assert [(line["job_id"], line["status"], line["AiApiCalls"]) for line in lines] == [
+        ("j1", 503, 1),
+        ("j1", 200, 1),
+    ]
+    assert all(line["AiLatency"] >= 0 for line in lines)
+
+
+def test_the_provider_emits_the_chosen_metrics_and_refuses_non_json(server: LocalServer) -> None:
+    server.answer = b"<html>"
+    lines: list[dict[str, Any]] = []
+    latency_only = provider(server.url("/v1"), lines, emit=[ai.LATENCY])
+    with pytest.raises(http.RefusedError, match=r"^AI provider answered with non-JSON"):
+        latency_only.ask("hello", meeting_id="m1")
+    (line,) = lines
+    assert line["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [
+        {"Name": "AiLatency", "Unit": "Milliseconds"}
+    ]
+    assert "AiApiCalls" not in line
+    assert (line["meeting_id"], line["status"]) == ("m1", 200)
+    with pytest.raises(ValueError, match="AiCalls"):
+        provider(server.url("/v1"), lines, emit=["AiCalls"])
+
+
+def test_the_provider_settings_come_from_the_ai_variables() -> None:
+    assert ai.retry_from_env({}, timeout_seconds=20) == http.Retry(3, 1.0, 20.0)
+    environ = {"AI_TIMEOUT_SECONDS": "5", "AI_ATTEMPTS": "2", "AI_BACKOFF_SECONDS": "0.5"}
+    assert ai.retry_from_env(environ, timeout_seconds=30) == http.Retry(2, 0.5, 5.0)
+
+
 # -- secrets --------------------------------------------------------------------------------------
 
 
@@ -394,6 +457,22 @@ def test_a_running_key_is_in_progress_until_its_claim_expires(claims: Claims) ->
     with pytest.raises(InProgressError, match="k1"):
         claims.start("k1", 1900.0)
     assert claims.start("k1", 1901.0)  # that invocation died: taken over
+
+
+def test_done_keys_are_kept_seven_days_unless_told_otherwise(moto: None) -> None:
+    create_table("kept")
+    default = Claims.for_table(AWS, "kept", claim_seconds=60)
+    assert (default.keep_done_seconds, default.claim_seconds) == (KEEP_DONE_SECONDS, 60)
+    assert KEEP_DONE_SECONDS == 7 * 24 * 3600
+    default.done("k1", 1000.0)
+    assert table_item("kept", "k1") == {
+        "job_id": "k1",
+        "status": "done",
+        "expires_at": 1000 + KEEP_DONE_SECONDS,
+    }
+    longer = Claims.for_table(AWS, "kept", keep_done_seconds=30 * 24 * 3600)
+    assert longer.keep_done_seconds == 30 * 24 * 3600
+    assert Claims(AWS.resource("dynamodb").Table("kept")).keep_done_seconds == KEEP_DONE_SECONDS
 
 
 def test_a_failure_releases_the_claim_so_a_redelivery_runs(claims: Claims) -> None:
@@ -584,6 +663,17 @@ def test_a_body_that_is_no_json_object_is_poison(body: str | None, problem: str)
     assert sqs.json_body({"body": '{"a": 1}'}) == {"a": 1}
     with pytest.raises(sqs.PoisonMessageError, match=problem):
         sqs.json_body({"body": body})
+
+
+@pytest.mark.parametrize(
+    "value", [None, 7, "", "../w1", "a/b", ".hidden", "-x", "x" * 129, "a b", "é"]
+)
+def test_an_id_must_be_safe_as_an_s3_key_segment(value: Any) -> None:
+    assert sqs.safe_id({"job_id": "J-1.a_b"}, "job_id") == "J-1.a_b"
+    assert sqs.safe_id({"job_id": "x" * 128}, "job_id") == "x" * 128
+    unsafe = r"^workshop_id must be 1-128 letters, digits, '\.', '_' or '-'$"
+    with pytest.raises(sqs.PoisonMessageError, match=unsafe):
+        sqs.safe_id({"workshop_id": value}, "workshop_id")
 
 
 class PermanentError(ValueError):
