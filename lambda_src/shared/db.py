@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import ssl
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
@@ -22,6 +23,8 @@ from shared.logs import Log
 LOGIN_FIELDS = ("host", "port", "username", "password", "dbname")
 POSTGRES_AUTH_SQLSTATES = frozenset({"28P01", "28000"})  # invalid password / authorization
 MYSQL_ACCESS_DENIED = 1045
+MYSQL_CONNECTION_LOST = frozenset({2006, 2013, 4031})
+"""Server gone away, connection lost during a query, disconnected by the server for inactivity."""
 
 
 def driver(module: str) -> Any:
@@ -73,6 +76,24 @@ def is_auth_failure(err: Exception) -> bool:
     return first == MYSQL_ACCESS_DENIED  # pymysql: (errno, message)
 
 
+def is_connection_lost(err: Exception) -> bool:
+    """The connection failed (dropped while idle, closed, network), not the statement: a socket
+    error, pg8000's InterfaceError, pymysql's InterfaceError or OperationalError with a
+    connection-lost code. A driver's errors can only come from a driver already imported."""
+    if isinstance(err, ConnectionError):
+        return True
+    pg8000 = sys.modules.get("pg8000.exceptions")
+    if pg8000 is not None and isinstance(err, pg8000.InterfaceError):
+        return True
+    pymysql = sys.modules.get("pymysql.err")
+    if pymysql is None:
+        return False
+    if isinstance(err, pymysql.InterfaceError):  # only raised on a closed connection
+        return True
+    code = err.args[0] if err.args else None  # (errno, message)
+    return isinstance(err, pymysql.OperationalError) and code in MYSQL_CONNECTION_LOST
+
+
 def database_url(login: Mapping[str, Any]) -> str:
     """The URL most drivers and ORMs accept, TLS required; user and password percent-encoded."""
     mysql = "mysql" in str(login.get("engine", ""))
@@ -92,8 +113,10 @@ T = TypeVar("T")
 class Database(Generic[S]):
     """One cached connection (or session) made by `connect`; the login is read from the secret
     each time it connects. A refused login re-reads the secret once (alternating-users rotation
-    moves the application onto the other login); a cached connection that fails (the database
-    dropped it while idle) is replaced once, so `use` must be safe to repeat."""
+    moves the application onto the other login); a cached connection whose connection fails (the
+    database dropped it while idle: `is_connection_lost`) is replaced once, so `use` must be safe
+    to repeat after such a failure. Any other error (SQL, constraint, timeout) is raised at once,
+    without a second run, and the connection is not reused."""
 
     def __init__(
         self,
@@ -138,7 +161,9 @@ class Database(Generic[S]):
             try:
                 return action(self._connection)
             except Exception as err:
-                self.close()
+                self.close()  # never reuse a connection in an unknown state
+                if not is_connection_lost(err):
+                    raise
                 self.log(logging.WARNING, "cached connection failed; reconnecting", error=repr(err))
         self._connection = self._open()
         try:

@@ -3,6 +3,7 @@ against moto, the database layer with fake drivers and secrets."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -543,6 +544,8 @@ def database(
 
 
 PG_REFUSED = Exception({"S": "FATAL", "C": "28P01", "M": "password authentication failed"})
+PG = importlib.import_module("pg8000.exceptions")
+MYSQL = importlib.import_module("pymysql.err")
 
 
 def test_the_login_comes_from_the_secret_and_db_name_wins() -> None:
@@ -564,6 +567,96 @@ def test_the_connection_is_cached_and_a_broken_one_replaced_once() -> None:
     assert cache.use(Session.query) == "app"
     assert len(connect.sessions) == 2
     assert connect.sessions[0].closed
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PG.DatabaseError({"S": "ERROR", "C": "23505", "M": "duplicate key value"}),
+        PG.DatabaseError({"S": "ERROR", "C": "57014", "M": "canceling statement due to timeout"}),
+        PG.DatabaseError({"S": "ERROR", "C": "42601", "M": "syntax error"}),
+        MYSQL.IntegrityError(1062, "Duplicate entry 'm1' for key 'PRIMARY'"),
+        MYSQL.OperationalError(3024, "Query execution was interrupted, maximum statement time"),
+        MYSQL.OperationalError(1205, "Lock wait timeout exceeded"),
+        MYSQL.ProgrammingError(1064, "You have an error in your SQL syntax"),
+        ValueError("bad statement"),
+    ],
+    ids=lambda error: f"{type(error).__module__}.{type(error).__name__}",
+)
+def test_a_statement_error_on_the_cached_connection_runs_once_and_is_raised(
+    error: Exception,
+) -> None:
+    cache, connect = database()
+    assert cache.use(Session.query) == "app"
+    runs: list[Session] = []
+
+    def fails(session: Session) -> str:
+        runs.append(session)
+        raise error
+
+    with pytest.raises(type(error)) as raised:
+        cache.use(fails)
+    assert raised.value is error
+    assert runs == connect.sessions  # the cached connection only: never run again
+    assert len(connect.sessions) == 1
+    assert connect.sessions[0].closed  # not reused in an unknown state
+    assert cache.use(Session.query) == "app"
+    assert len(connect.sessions) == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PG.InterfaceError("network error"),
+        PG.InterfaceError("connection is closed"),
+        MYSQL.OperationalError(2013, "Lost connection to MySQL server during query"),
+        MYSQL.OperationalError(2006, "MySQL server has gone away (BrokenPipeError(32))"),
+        MYSQL.OperationalError(4031, "The client was disconnected by the server"),
+        MYSQL.InterfaceError(0, ""),
+        BrokenPipeError(32, "Broken pipe"),
+    ],
+    ids=lambda error: f"{type(error).__name__}-{error.args[0]}",
+)
+def test_a_dropped_cached_connection_is_replaced_and_the_action_retried_once(
+    error: Exception,
+) -> None:
+    cache, connect = database()
+    assert cache.use(Session.query) == "app"
+    connect.sessions[0].fail = error
+    assert cache.use(Session.query) == "app"
+    assert len(connect.sessions) == 2
+    assert connect.sessions[0].closed
+    runs: list[Session] = []
+
+    def dropped(session: Session) -> str:
+        runs.append(session)
+        session.fail = error  # the new connection drops too
+        return session.query()
+
+    with pytest.raises(type(error)):
+        cache.use(dropped)
+    assert runs == connect.sessions[1:]  # the cached one, then one new one: no loop
+    assert len(connect.sessions) == 3
+    assert all(session.closed for session in connect.sessions)
+
+
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [
+        (PG.InterfaceError("network error"), True),
+        (PG.DatabaseError({"C": "57P01", "M": "terminating connection"}), False),
+        (MYSQL.OperationalError(2013, "Lost connection"), True),
+        (MYSQL.OperationalError(1045, "Access denied"), False),
+        (MYSQL.OperationalError(), False),
+        (MYSQL.InterfaceError(0, ""), True),
+        (MYSQL.InternalError(1, "Packet sequence number wrong"), False),
+        (ConnectionResetError(), True),
+        (TimeoutError(), False),
+        (Exception(2013, "not a driver's"), False),
+    ],
+)
+def test_connection_failures_are_told_from_statement_errors(error: Exception, lost: bool) -> None:
+    assert db.is_connection_lost(error) is lost
 
 
 def test_a_failure_on_a_new_connection_closes_it_and_raises() -> None:
