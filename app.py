@@ -23,7 +23,9 @@ except ConfigError as err:
 try:
     app.synth()
 except RuntimeError as err:  # jsii raises ValidationFailed where it reports the findings
-    if "ValidationFailed" not in str(err):
+    # Fail closed: anything else (CDK's ValidationFailedWithErrors from the construct tree, say,
+    # raised before any report is written) propagates unless the report shows the findings.
+    if "ValidationFailed" not in str(err) or not findings(app.outdir):
         raise
 problems = findings(app.outdir)
 if problems:

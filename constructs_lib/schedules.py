@@ -16,16 +16,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 
+from constructs_lib.cron import scheduler_cron
 
-def scheduler_cron(cron: str) -> str:
-    """`minute hour day-of-month month day-of-week` as Scheduler's six-field cron(), which
-    wants "?" in whichever day field the other one restricts."""
-    minute, hour, day, month, week_day = cron.split()
-    if week_day != "*":
-        day = "?"
-    else:
-        week_day = "?"
-    return f"cron({minute} {hour} {day} {month} {week_day} *)"
+__all__ = ["InvokeFunction", "SendToQueue", "scheduler_cron", "scheduler_role"]
 
 
 def scheduler_role(scope: Any, construct_id: str) -> iam.Role:

@@ -16,9 +16,9 @@ PLACEHOLDER_ZONE_ID = "Z00000000PLACEHOLDER"
 """Offline stand-in for a Route 53 hosted zone; rejected when accounts are required."""
 
 PLACEHOLDER_EMAIL_DOMAINS = ("@example.com", "@example.org", "@example.net")
+"""RFC 2606 domains never receive mail: fine offline, refused when deploying."""
 PLACEHOLDER_MARK = "PLACEHOLDER"
 """In a profile's offline pager URL (an integration key only its owner knows)."""
-"""RFC 2606 domains never receive mail: fine offline, refused when deploying."""
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -101,10 +101,6 @@ SQS_MAX_BATCH = 10
 ALB_MAX_PRIORITY = 50000
 ALB_MAX_CONDITION_VALUES = 5
 ALB_MAX_IDLE_TIMEOUT = 4000
-SECURITY_GROUP_RULES = 60
-"""Default inbound (and outbound) rules per security group."""
-CLOUDFRONT_PREFIX_LIST_WEIGHT = 55
-"""CloudFront's origin-facing prefix list counts as 55 rules of a group's 60."""
 
 # Databases: engine majors offered, instance families per engine.
 POSTGRES_MAJORS = frozenset({"14", "15", "16", "17"})
@@ -126,9 +122,9 @@ CACHE_MAJORS = {
 PERFORMANCE_INSIGHTS_DAYS = frozenset({7, *(31 * months for months in range(1, 24)), 731})
 MONITORING_INTERVALS = frozenset({1, 5, 10, 15, 30, 60})
 MAX_BACKUP_DAYS = 35
+"""RDS automated backups, ElastiCache snapshots and AWS Backup continuous backups."""
 PITR_RPO_MINUTES = 5
 """RDS and Aurora upload transaction logs every five minutes: the newest restorable time."""
-"""RDS automated backups, ElastiCache snapshots and AWS Backup continuous backups."""
 MAX_AURORA_READERS = 15
 MIN_GP3_GIB = 20
 MIN_STANDARD_IA_DAYS = 30

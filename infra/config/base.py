@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, Union, get_args, get_origin
 
@@ -62,6 +62,12 @@ def parse_bool(field_name: str, value: object) -> bool:
     raise ConfigError(f"{field_name}: {value!r} is not a boolean; use true or false")
 
 
+def setting(context: Mapping[str, Any], environ: Mapping[str, str], key: str, env: str) -> Any:
+    """The context's value for `key`, else the environment's `env`; "" counts as unset."""
+    value = context.get(key)
+    return value if value not in (None, "") else environ.get(env)
+
+
 def nested(prefix: str, problems: Iterable[str]) -> list[str]:
     return [f"{prefix}.{p}" for p in problems]
 
@@ -106,68 +112,60 @@ def validation_problems(err: ValidationError, root: type[BaseModel], prefix: str
 
 def _walk(root: type[BaseModel], loc: Sequence[Any]) -> tuple[list[str], Any, str]:
     """The user's path for a pydantic error location (without the tags pydantic adds for
-    discriminated unions), the model holding its last key, and that key."""
+    discriminated unions), the model holding its last key, and that key (a tuple's item index
+    after it does not change which: `paths[0]` is held where `paths` is)."""
     path: list[str] = []
     current: Any = root
+    holder: type[BaseModel] | None = None
+    name = ""
     expect_key = False
     for part in loc:
         if isinstance(part, int):
             if path:
                 path[-1] = f"{path[-1]}[{part}]"
             continue
+        holder = current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        name = str(part)
         if isinstance(current, dict) and not expect_key:  # the tag of a discriminated union
             current = current.get(part)
             continue
-        path.append(str(part))
+        path.append(name)
         if expect_key:  # dict[str, X]: this part was a key
             expect_key = False
             continue
-        field = (
-            current.model_fields.get(str(part))
-            if isinstance(current, type) and issubclass(current, BaseModel)
-            else None
-        )
+        field = holder.model_fields.get(name) if holder is not None else None
         current = _inner(field.annotation) if field is not None else None
         if isinstance(current, tuple):
             current, expect_key = current[1], True
-    names = [str(p) for p in loc if not isinstance(p, int)]
-    return path, _holder(root, loc), names[-1] if names else ""
+    return path, holder, name
 
 
-def _holder(root: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The model class whose field (or unknown key) the last element of `loc` names."""
-    current: Any = root
-    expect_key = False
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if isinstance(current, dict) and not expect_key:
-            current = current.get(part)
-            continue
-        if expect_key:
-            expect_key = False
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        current = _inner(field.annotation) if field is not None else None
-        if isinstance(current, tuple):
-            current, expect_key = current[1], True
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+def unwrap(annotation: Any) -> Any:
+    """Optional[X] -> X; Annotated[X, ...] -> X."""
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return unwrap(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return unwrap(members[0])
+    return annotation
+
+
+def model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model an (optional, annotated) field holds, if it holds one."""
+    inner = unwrap(annotation)
+    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
 def _inner(annotation: Any) -> Any:
     """What a field holds: a model, ("dict", X) for dict[str, X], {tag: model} for a
     discriminated union, or the plain type."""
+    annotation = unwrap(annotation)
     origin = get_origin(annotation)
-    if origin is typing.Annotated:
-        return _inner(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        members = [a for a in get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return _inner(members[0])
+    if origin in (Union, types.UnionType):  # of several models, told apart by their `type`
         tags = {}
-        for member in members:
+        for member in (a for a in get_args(annotation) if a is not type(None)):
             inner = _inner(member)
             if (
                 isinstance(inner, type)

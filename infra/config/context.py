@@ -17,11 +17,19 @@ if TYPE_CHECKING:
     from infra.config.loader import Layer, Profile
 
 GLOBAL_KEYS = ("profile", "stages", "require_accounts", "pipeline")
+GLOBAL_VARIABLES = {key: f"PLATFORM_{key.upper()}" for key in GLOBAL_KEYS}
+"""The environment variable of each global setting (PLATFORM_PROFILE, ...)."""
+CARRIED = "PLATFORM_CONTEXT"
+"""JSON object of stage settings, read as context (below real -c values): how the pipeline's
+own synth gets every setting the pipeline was deployed with."""
+NOT_STAGE_VARIABLES = frozenset({*GLOBAL_VARIABLES.values(), CARRIED})
+"""PLATFORM_* variables that are not PLATFORM_<STAGE>_* settings (nor PLATFORM_PIPELINE_*)."""
 
 
-def setting(context: Mapping[str, Any], environ: Mapping[str, str], key: str, env: str) -> Any:
-    value = context.get(key)
-    return value if value not in (None, "") else environ.get(env)
+def is_stage_key(key: str) -> bool:
+    """Whether a context key is (or misspells) a `<stage>.<path>` setting, as opposed to CDK's
+    own (`@aws-cdk/...`, `aws:cdk:...`), a global setting or a `pipeline.<field>` one."""
+    return not (key.startswith(("@", "pipeline.")) or ":" in key or key in GLOBAL_KEYS)
 
 
 def selected_stages(profile: Profile, value: Any) -> list[str]:
@@ -54,7 +62,7 @@ def stage_overrides(
         if not variable.startswith("PLATFORM_"):
             continue
         rest = variable.removeprefix("PLATFORM_")
-        if rest in ("PROFILE", "STAGES", "REQUIRE_ACCOUNTS", "PIPELINE", "CONTEXT") or (
+        if variable in NOT_STAGE_VARIABLES or (
             rest.startswith("PIPELINE_")
             and rest.removeprefix("PIPELINE_").lower() in PIPELINE_FIELDS
         ):
@@ -75,14 +83,14 @@ def stage_overrides(
             problems=problems,
         )
     for key, value in sorted(context.items(), key=lambda kv: kv[0]):
-        if key.startswith("@") or ":" in key or key in GLOBAL_KEYS:
-            continue
-        if key.startswith("pipeline."):
+        if key.startswith("pipeline.") and ":" not in key:
             if key.removeprefix("pipeline.") not in PIPELINE_FIELDS:
                 problems.append(
                     f"{key}: unknown key; valid: "
                     + ", ".join(f"pipeline.{f}" for f in PIPELINE_FIELDS)
                 )
+            continue
+        if not is_stage_key(key):
             continue
         head, _, rest_key = key.partition(".")
         stage = stages.get(head.lower())
@@ -128,12 +136,7 @@ def _add(
 
 
 def _unknown_variable(variable: str, profile: Profile) -> str:
-    known = [
-        "PLATFORM_PROFILE",
-        "PLATFORM_STAGES",
-        "PLATFORM_REQUIRE_ACCOUNTS",
-        "PLATFORM_PIPELINE",
-    ]
+    known = list(GLOBAL_VARIABLES.values())
     known += [f"PLATFORM_PIPELINE_{f.upper()}" for f in PIPELINE_FIELDS]
     known += [f"PLATFORM_{s.upper()}_ACCOUNT" for s in profile.stages]
     close = difflib.get_close_matches(variable, known, n=1, cutoff=0.7)

@@ -24,8 +24,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from infra.config.base import ConfigError, parse_bool, validation_problems
-from infra.config.context import selected_stages, setting, stage_overrides
+from infra.config.base import ConfigError, parse_bool, setting, validation_problems
+from infra.config.context import (
+    CARRIED,
+    GLOBAL_VARIABLES,
+    NOT_STAGE_VARIABLES,
+    is_stage_key,
+    selected_stages,
+    stage_overrides,
+)
 from infra.config.overrides import COLLECTIONS, DEFAULTS, entry_model, nest, seed_defaults
 from infra.config.stage import StageConfig
 from infra.config.stage_checks import shared_account_problems
@@ -109,25 +116,19 @@ def _toml(path: Path) -> dict[str, Any]:
 # -- the public entry points -------------------------------------------------------------------
 
 
-CARRIED = "PLATFORM_CONTEXT"
-"""JSON object of stage settings, read as context (below real -c values): how the pipeline's
-own synth gets every setting the pipeline was deployed with."""
-
-
 def carried_settings(context: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
     """What a later synth elsewhere (the pipeline's) needs to load the same stages: the stage
     settings from the context (as PLATFORM_CONTEXT) and the PLATFORM_<STAGE>_* variables."""
     stage_keys = {
         key: value
         for key, value in {**_carried(environ), **context}.items()
-        if "." in key and not key.startswith(("@", "pipeline.", "aws:")) and ":" not in key
+        if "." in key and is_stage_key(key)
     }
     variables = {
         name: value
         for name, value in environ.items()
         if name.startswith("PLATFORM_")
-        and name.removeprefix("PLATFORM_")
-        not in ("PROFILE", "STAGES", "REQUIRE_ACCOUNTS", "CONTEXT")
+        and name not in NOT_STAGE_VARIABLES
         and not name.startswith("PLATFORM_PIPELINE")
     }
     return variables | ({CARRIED: json.dumps(stage_keys, sort_keys=True)} if stage_keys else {})
@@ -152,7 +153,9 @@ def load_stages(context: Mapping[str, Any], environ: Mapping[str, str]) -> Loade
     """The selected stages of the selected profile, validated, in promotion order. `context` is
     every CDK context value (`app.node.get_all_context()`)."""
     context = {**_carried(environ), **context}
-    profile_name = str(setting(context, environ, "profile", "PLATFORM_PROFILE") or DEFAULT_PROFILE)
+    profile_name = str(
+        setting(context, environ, "profile", GLOBAL_VARIABLES["profile"]) or DEFAULT_PROFILE
+    )
     profile = load_profile(profile_name)
     problems: list[str] = []
 
@@ -164,12 +167,12 @@ def load_stages(context: Mapping[str, Any], environ: Mapping[str, str]) -> Loade
             return None
 
     selected = attempt(
-        selected_stages, profile, setting(context, environ, "stages", "PLATFORM_STAGES")
+        selected_stages, profile, setting(context, environ, "stages", GLOBAL_VARIABLES["stages"])
     )
     require = attempt(
         parse_bool,
         "require_accounts",
-        setting(context, environ, "require_accounts", "PLATFORM_REQUIRE_ACCOUNTS"),
+        setting(context, environ, "require_accounts", GLOBAL_VARIABLES["require_accounts"]),
     )
     overrides = attempt(stage_overrides, profile, context, environ)
     if problems:

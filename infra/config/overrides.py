@@ -8,12 +8,12 @@ from __future__ import annotations
 import difflib
 import json
 import types
-import typing
 from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from infra.config.base import model_of, unwrap
 from infra.config.stage import StageConfig
 
 Path = tuple[str, ...]
@@ -47,13 +47,13 @@ def resolve(path: Path, declared: dict[str, set[str]]) -> tuple[Path, Any]:
             if index + 1 >= len(path):
                 return path, dict
             return path, _field(entry, path[index + 1], (part,))
-        model = _model(current)
+        model = model_of(current)
         if model is None:
             raise OverrideError(f"{'.'.join(walked)} has no field {part!r}")
         annotation = _field(model, part, tuple(walked))
         walked.append(part)
         index += 1
-        inner = _unwrap(annotation)
+        inner = unwrap(annotation)
         if get_origin(inner) is dict and index < len(path):
             key = path[index]
             names = declared.get(part) if not walked[:-1] else None
@@ -89,7 +89,7 @@ def _find_leaf(name: str, model: type[BaseModel] = StageConfig, where: str = "")
         path = f"{where}.{field_name}" if where else field_name
         if field_name == name:
             return path
-        inner = _model(field.annotation)
+        inner = model_of(field.annotation)
         if inner is not None:
             found = _find_leaf(name, inner, path)
             if found:
@@ -108,27 +108,10 @@ def _unknown_entry(collection: str, key: str, names: Iterable[str]) -> str:
 
 
 def entry_model(collection: str) -> type[BaseModel]:
-    inner = _unwrap(StageConfig.model_fields[collection].annotation)
-    model = _model(get_args(inner)[1])
+    inner = unwrap(StageConfig.model_fields[collection].annotation)
+    model = model_of(get_args(inner)[1])
     assert model is not None
     return model
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Optional[X] -> X; Annotated[X, ...] -> X."""
-    origin = get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        members = [a for a in get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return _unwrap(members[0])
-    return annotation
-
-
-def _model(annotation: Any) -> type[BaseModel] | None:
-    inner = _unwrap(annotation)
-    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
 def _optional(annotation: Any) -> bool:
@@ -143,13 +126,13 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     text = value.strip()
     if _optional(annotation) and text.lower() in ("null", "none"):
         return None
-    inner = _unwrap(annotation)
+    inner = unwrap(annotation)
     origin = get_origin(inner)
     if origin is tuple:
         if text.startswith("["):
             return _json(text, where)
         return [item.strip() for item in text.split(",") if item.strip()]
-    if origin is dict or _model(inner) is not None or inner is dict:
+    if origin is dict or model_of(inner) is not None or inner is dict:
         if not text.startswith("{"):
             raise OverrideError(
                 f"{where}: {value!r} is a whole section; give JSON such as "
@@ -204,13 +187,13 @@ def _env_walk(
             if name in DEFAULTS:
                 tail = _env_walk(rest, entry_model(DEFAULTS[name]), declared, top=False)
                 return None if tail is None else (name, *tail)
-            inner = _unwrap(annotation)
+            inner = unwrap(annotation)
             if get_origin(inner) is dict and rest:
                 entry_path = _env_entry(name, inner, rest, declared, top=top)
                 if entry_path is not None:
                     return entry_path
                 continue
-            tail = _env_walk(rest, _model(annotation), declared, top=False)
+            tail = _env_walk(rest, model_of(annotation), declared, top=False)
             if tail is not None:
                 return (name, *tail)
     return None
@@ -222,7 +205,7 @@ def _env_entry(
     """The path into collection `name` (a dict field of type `inner`) that `rest` spells: the
     longest entry key that matches, then that entry's fields."""
     keys = declared.get(name, set()) if top else set()
-    value_model = _model(get_args(inner)[1])
+    value_model = model_of(get_args(inner)[1])
     for key_length in range(len(rest), 0, -1):
         key = "_".join(rest[:key_length])
         match = next((k for k in keys if k.replace("-", "_") == key), None)
@@ -249,7 +232,7 @@ def seed_defaults(merged: dict[str, Any], path: Path) -> dict[str, Any]:
         field = model.model_fields.get(part)
         if field is None:
             break
-        inner = _unwrap(field.annotation)
+        inner = unwrap(field.annotation)
         if get_origin(inner) is dict:  # a collection: the next part names an entry
             if index + 1 >= len(path) - 1 or not isinstance(node.get(part), dict):
                 break
@@ -259,9 +242,9 @@ def seed_defaults(merged: dict[str, Any], path: Path) -> dict[str, Any]:
             if not isinstance(entries.get(key), dict):
                 break
             node = entries[key] = dict(entries[key])
-            model, index = _model(get_args(inner)[1]), index + 2
+            model, index = model_of(get_args(inner)[1]), index + 2
             continue
-        sub = _model(field.annotation)
+        sub = model_of(field.annotation)
         if sub is None:
             break
         if not isinstance(node.get(part), dict):

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from infra.config import aws
-from infra.config.base import ConfigError, Model, parse_bool, validation_problems
+from infra.config.base import ConfigError, Model, parse_bool, setting, validation_problems
 
 _CONNECTION = re.compile(
     r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:"
@@ -99,16 +99,11 @@ PIPELINE_FIELDS = tuple(PipelineConfig.model_fields)
 
 
 def load_pipeline(context: Mapping[str, Any], environ: Mapping[str, str]) -> PipelineConfig | None:
-    enabled = context.get("pipeline")
-    if enabled in (None, ""):
-        enabled = environ.get("PLATFORM_PIPELINE", "")
-    if not parse_bool("pipeline", enabled):
+    if not parse_bool("pipeline", setting(context, environ, "pipeline", "PLATFORM_PIPELINE")):
         return None
     values: dict[str, Any] = {}
     for name in PIPELINE_FIELDS:
-        value = context.get(f"pipeline.{name}")
-        if value in (None, ""):
-            value = environ.get(f"PLATFORM_PIPELINE_{name.upper()}")
+        value = setting(context, environ, f"pipeline.{name}", f"PLATFORM_PIPELINE_{name.upper()}")
         if value in (None, ""):
             continue
         if name == "notification_emails" and isinstance(value, str):

@@ -15,7 +15,6 @@ from infra.config.base import Model
 PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
 """Answers 200 on the health path without any application, so a new stage deploys healthy
 before its first build exists. It never receives secrets."""
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 _PATH = re.compile(r"^/[A-Za-z0-9_\-./*]*$")
 PERCENT = 100
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from constructs_lib.cron import scheduler_cron
 from tools.cost.schedule import REFERENCE_START, Cron, ScheduleError
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ AWAKE_EXAMPLE = "cron(0 10 ? * MON-FRI *)"
 
 def work_while_asleep(cfg: StageConfig) -> list[str]:
     """`field: problem` for each database user scheduled into the database's sleep."""
-    from constructs_lib.schedules import scheduler_cron  # noqa: PLC0415 (imports the CDK)
     from infra.config.functions import ScheduleTrigger  # noqa: PLC0415 (cycle via stage)
 
     sleep = cfg.sleep
