@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.synth import Job
+
+if TYPE_CHECKING:
+    from infra.config import StageConfig
 
 PROFILES = ("default", "workshop", "fleet", "commerce", "meeting")
 ACCOUNTS = {"dev": "222222222222", "staging": "333333333333", "prod": "444444444444"}
@@ -161,14 +164,19 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def matrix(app: Any) -> None:
+def matrix_configs() -> list[StageConfig]:
+    """The matrix stages: each the default profile's stage `base`, then its changes."""
     from infra.config import derive  # noqa: PLC0415
-    from infra.platform import build_platform  # noqa: PLC0415
 
-    configs = [
+    return [
         derive(_default(base), name=name, **changes) for name, (base, changes) in MATRIX.items()
     ]
-    build_platform(app, {}, configs=configs)
+
+
+def matrix(app: Any) -> None:
+    from infra.platform import build_platform  # noqa: PLC0415
+
+    build_platform(app, {}, configs=matrix_configs())
 
 
 PRODUCT_PROFILE: dict[str, Any] = {
@@ -247,12 +255,18 @@ def product_profile() -> Any:
     return Profile("atlas", "a product unlike the profiles", (), shared, PRODUCT_PROFILE["stages"])
 
 
-def product(app: Any) -> None:
+def product_config() -> StageConfig:
+    """The product's one stage, as `build_stage` builds it from PRODUCT_PROFILE."""
     from infra.config import build_stage  # noqa: PLC0415
-    from infra.platform import build_platform  # noqa: PLC0415
 
     (cfg, _) = build_stage(product_profile(), "stage")
-    build_platform(app, {}, configs=[cfg])
+    return cfg
+
+
+def product(app: Any) -> None:
+    from infra.platform import build_platform  # noqa: PLC0415
+
+    build_platform(app, {}, configs=[product_config()])
 
 
 def wildcards(app: Any) -> None:

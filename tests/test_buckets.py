@@ -10,11 +10,10 @@ import pytest
 from tests.conftest import STAGES
 from tests.stacks import profile_stages
 from tests.synth import Synthesized, Template, resources
-from tests.templates import mentions, one
+from tests.templates import deletion_policy, key_ref, mentions, one
 
 CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 ELB_ACCOUNT = "600734575887"  # Elastic Load Balancing's log writer in ap-northeast-2
-DELETION = {"destroy": "Delete", "snapshot": "Snapshot", "retain": "Retain"}
 
 
 def buckets(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -25,15 +24,6 @@ def buckets(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
         kebab = "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
         found[kebab] = (lid, bucket)
     return found
-
-
-def key_arn(template: Template, alias_suffix: str) -> dict[str, Any]:
-    (target,) = [
-        a["Properties"]["TargetKeyId"]
-        for a in resources(template, "AWS::KMS::Alias").values()
-        if a["Properties"]["AliasName"].endswith(f"-{alias_suffix}")
-    ]
-    return target  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -58,13 +48,13 @@ def test_buckets_are_private_encrypted_versioned_and_logged(
         else:
             assert default == {
                 "SSEAlgorithm": "aws:kms",
-                "KMSMasterKeyID": key_arn(template, "data"),
+                "KMSMasterKeyID": key_ref(template, "data"),
             }
             assert props["LoggingConfiguration"] == {
                 "DestinationBucketName": {"Ref": logs_id},
                 "LogFilePrefix": f"s3/{name}/",
             }
-        assert bucket["DeletionPolicy"] == DELETION[cfg.removal_policy.value], name
+        assert bucket["DeletionPolicy"] == deletion_policy(cfg.removal_policy), name
     assert "Custom::S3AutoDeleteObjects" not in str(template)
 
 
@@ -196,7 +186,7 @@ def test_backup_plan(platform: Synthesized, stage: str) -> None:
     template = platform.template(stage, "data")
     vault = one(template, "AWS::Backup::BackupVault")["Properties"]
     assert vault["BackupVaultName"] == f"webplat-{stage.lower()}-vault"
-    assert vault["EncryptionKeyArn"] == key_arn(template, "backup")
+    assert vault["EncryptionKeyArn"] == key_ref(template, "backup")
     plan = one(template, "AWS::Backup::BackupPlan")["Properties"]["BackupPlan"]
     rules = {r["RuleName"]: r for r in plan["BackupPlanRule"]}
     kept = {

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.fargate_service import EXEC_AGENT_PATHS
 from tests.conftest import STAGES
 from tests.stacks import CONCERNS, profile_stages
 from tests.synth import Pool, Synthesized, Template, resources
-from tests.templates import actions, one, statements
+from tests.templates import actions, one, role_actions, statements
 
 CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 SERVICES = ("web", "api", "ws")
@@ -21,6 +20,13 @@ SERVICES = ("web", "api", "ws")
 # period before the load balancer's checks count is its start period plus interval x retries.
 HEALTH = {"Interval": 30, "Retries": 3, "StartPeriod": 60, "Timeout": 5}
 GRACE = 60 + 30 * 3
+# Where ECS Exec's managed agent writes inside the container (AWS: Exec cannot start on a
+# read-only root filesystem otherwise), with the task volume each path is mounted from.
+EXEC_AGENT_PATHS = (
+    ("exec-agents", "/managed-agents"),
+    ("exec-agent-state", "/var/lib/amazon/ssm"),
+    ("exec-agent-logs", "/var/log/amazon/ssm"),
+)
 
 
 def container(template: Template, service: str) -> dict[str, Any]:
@@ -86,23 +92,6 @@ def imported_policies(template: Template, role: str) -> list[str]:
     return [
         str(a["Fn::ImportValue"]) for a in arns if isinstance(a, dict) and "Fn::ImportValue" in a
     ]
-
-
-def role_actions(template: Template, role: str) -> set[str]:
-    """Every action a role of the template is granted: inline policies, and managed policies of
-    the template attached to it from either side."""
-    found: set[str] = set()
-    props = template["Resources"][role]["Properties"]
-    attached = {r["Ref"] for r in props.get("ManagedPolicyArns", []) if "Ref" in r}
-    for logical_id, policy in template["Resources"].items():
-        kind, policy_props = policy["Type"], policy["Properties"]
-        roles = {r.get("Ref") for r in policy_props.get("Roles", [])}
-        if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and (
-            role in roles or logical_id in attached
-        ):
-            for statement in policy_props["PolicyDocument"]["Statement"]:
-                found.update(actions(statement))
-    return found
 
 
 @pytest.mark.parametrize("stage", STAGES)

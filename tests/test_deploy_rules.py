@@ -17,12 +17,15 @@ from typing import Any
 
 import pytest
 
-from infra.config.aws import LOG_RETENTION_DAYS
 from infra.config.aws import PLACEHOLDER_ACCOUNT as PLACEHOLDER
 from tests.jobs import JOBS
 from tests.synth import Pool, StackTemplate
 
 CHECKED = [job.name for job in JOBS]
+# CloudWatch Logs PutRetentionPolicy, retentionInDays: the values the API accepts (written out
+# here, not read from infra/, so a wrong entry there fails this test).
+LOG_RETENTION_DAYS: tuple[int, ...] = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400)
+LOG_RETENTION_DAYS += (545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 # (resource type, name property): (scope, pattern the whole name must match)
 #   scope "region": unique per account and region; "account": per account; "global": worldwide.

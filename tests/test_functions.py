@@ -11,15 +11,10 @@ import pytest
 from tests.conftest import STAGES
 from tests.stacks import profile_stages
 from tests.synth import Synthesized, Template, resources
-from tests.templates import one
+from tests.templates import one, one_id
 
 CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 DAY = 24 * 3600
-
-
-def logical_id(template: Template, resource_type: str, prefix: str) -> str:
-    (found,) = [lid for lid in resources(template, resource_type) if lid.startswith(prefix)]
-    return found
 
 
 def compute_key(template: Template) -> dict[str, Any]:
@@ -44,7 +39,7 @@ def test_job_queue_and_dead_letters(platform: Synthesized, stage: str) -> None:
     assert dead["MessageRetentionPeriod"] == 14 * DAY  # the longest SQS keeps, to investigate
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {
-            "Fn::GetAtt": [logical_id(template, "AWS::SQS::Queue", "JobWorkerDeadLetters"), "Arn"]
+            "Fn::GetAtt": [one_id(template, "AWS::SQS::Queue", "JobWorkerDeadLetters"), "Arn"]
         },
         "maxReceiveCount": trigger.max_receive_count,  # type: ignore[union-attr]
     }
@@ -106,10 +101,10 @@ def test_the_worker_reports_partial_batch_failures(platform: Synthesized, stage:
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BatchSize"] == trigger.batch_size  # type: ignore[union-attr]
     assert props["EventSourceArn"] == {
-        "Fn::GetAtt": [logical_id(template, "AWS::SQS::Queue", "JobWorkerQueue"), "Arn"]
+        "Fn::GetAtt": [one_id(template, "AWS::SQS::Queue", "JobWorkerQueue"), "Arn"]
     }
     assert props["FunctionName"] == {
-        "Ref": logical_id(template, "AWS::Lambda::Function", "Functionjobworker")
+        "Ref": one_id(template, "AWS::Lambda::Function", "Functionjobworker")
     }
 
 
@@ -125,7 +120,7 @@ def test_idempotency_table_expires_and_is_encrypted(platform: Synthesized, stage
     assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     function = one(template, "AWS::Lambda::Function", "Functionjobworker")["Properties"]
     assert function["Environment"]["Variables"]["IDEMPOTENCY_TABLE"] == {
-        "Ref": logical_id(template, "AWS::DynamoDB::GlobalTable", "JobWorkerIdempotency")
+        "Ref": one_id(template, "AWS::DynamoDB::GlobalTable", "JobWorkerIdempotency")
     }
 
 
@@ -147,8 +142,8 @@ def test_daily_job_runs_at_midnight_seoul(platform: Synthesized, stage: str) -> 
     )
     assert props["State"] == "ENABLED"
     target = props["Target"]
-    queue = logical_id(template, "AWS::SQS::Queue", "JobWorkerQueue")
+    queue = one_id(template, "AWS::SQS::Queue", "JobWorkerQueue")
     assert target["Arn"] == {"Fn::GetAtt": [queue, "Arn"]}  # the job queue, not the function
     assert json.loads(target["Input"]) == job.message == {"job_type": "daily-report"}
-    dead = logical_id(template, "AWS::SQS::Queue", "JobWorkerDeadLetters")
+    dead = one_id(template, "AWS::SQS::Queue", "JobWorkerDeadLetters")
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dead, "Arn"]}}

@@ -11,15 +11,12 @@ import pytest
 
 from tests.jobs import JOBS
 from tests.synth import Pool, Template, resources
-from tests.templates import actions, mentions
+from tests.templates import actions, mentions, ref
 
 
 def _key_statements(template: Template, key_ref: Any) -> list[dict[str, Any]]:
     """The key policy statements of the key a property references (same template)."""
-    if not isinstance(key_ref, dict):
-        return []
-    ref = key_ref.get("Ref") or (key_ref.get("Fn::GetAtt") or [None])[0]
-    key = template["Resources"].get(ref or "", {})
+    key = template["Resources"].get(ref(key_ref) or "", {})
     if key.get("Type") != "AWS::KMS::Key":
         return []
     statements: list[dict[str, Any]] = key["Properties"]["KeyPolicy"]["Statement"]

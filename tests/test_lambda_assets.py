@@ -44,10 +44,11 @@ def lambda_runtime(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def python_assets(pool: Pool, job: str) -> dict[str, Path]:
-    """Asset folder of every Python function of the job, by function logical id."""
+def python_assets(pool: Pool, job: str) -> dict[Path, list[str]]:
+    """Asset folder of the job's Python functions -> every function (stack/logical id) that runs
+    it: functions share assets, so each asset is checked once, naming all its functions."""
     result = pool.result(job)
-    found = {}
+    found: dict[Path, list[str]] = {}
     for stack in result.stacks:
         for logical_id, function in resources(stack.template, "AWS::Lambda::Function").items():
             props = function["Properties"]
@@ -56,7 +57,7 @@ def python_assets(pool: Pool, job: str) -> dict[str, Path]:
                 continue
             asset = next(result.outdir.glob(f"**/asset.{key.removesuffix('.zip')}"), None)
             if asset is not None and (asset / "handler.py").exists():
-                found[f"{stack.stack_name}/{logical_id}"] = asset
+                found.setdefault(asset, []).append(f"{stack.stack_name}/{logical_id}")
     return found
 
 
@@ -65,12 +66,11 @@ def test_each_function_asset_imports_on_its_own(pool: Pool, job: str, lambda_run
     assets = python_assets(pool, job)
     assert assets, f"{job}: no Python function assets found"
     shared = contents(SHARED)
-    for function, asset in sorted(assets.items()):
+    for asset, functions in sorted(assets.items()):
+        who = f"{job} {', '.join(sorted(functions))}"
         byte_code = [p for p in asset.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
-        assert not byte_code, f"{job} {function}: byte code in the asset: {byte_code[:3]}"
-        assert contents(asset / "shared") == shared, (
-            f"{job} {function}: shared/ is not lambda_src/shared"
-        )
+        assert not byte_code, f"{who}: byte code in the asset: {byte_code[:3]}"
+        assert contents(asset / "shared") == shared, f"{who}: shared/ is not lambda_src/shared"
         bundled = sorted(
             p.stem if p.suffix == ".py" else p.name
             for p in asset.iterdir()
@@ -87,4 +87,4 @@ def test_each_function_asset_imports_on_its_own(pool: Pool, job: str, lambda_run
             check=False,
             env={"AWS_DEFAULT_REGION": "ap-northeast-2", "PATH": os.environ["PATH"]},
         )
-        assert run.returncode == 0, f"{job} {function} ({asset.name}): {run.stderr[-600:]}"
+        assert run.returncode == 0, f"{who} ({asset.name}): {run.stderr[-600:]}"

@@ -10,35 +10,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
-from infra.config import StageConfig, build_stage, derive, load_profile
+from infra.config import StageConfig
 from infra.config.services import Exposure
-from tests.jobs import MATRIX
+from tests.jobs import MATRIX, matrix_configs
 from tests.stacks import CONCERNS
 from tests.synth import Pool, Synthesized, Template, resources
 from tests.templates import (
     actions,
+    alarms,
     exported,
     flows,
+    lid,
     mentions,
     one,
+    one_id,
+    pascal,
     ref,
+    role_statements,
+    route,
     security_group_tiers,
     statements,
+    topic_levels,
 )
 
-
-def stage_config(name: str) -> StageConfig:
-    """The matrix stage as the job builds it: the default profile's stage, then the changes."""
-    base, changes = MATRIX[name]
-    return derive(build_stage(load_profile("default"), base)[0], name=name, **changes)
-
-
-CONFIGS: dict[str, StageConfig] = {cfg.construct_id: cfg for cfg in map(stage_config, MATRIX)}
+# The matrix stages exactly as the job builds them (tests/jobs.py matrix_configs).
+CONFIGS: dict[str, StageConfig] = {cfg.construct_id: cfg for cfg in matrix_configs()}
 STAGES = tuple(CONFIGS)
 ANY = "0.0.0.0/0"
 CLOUDFRONT = "pl-22a6434b"  # CloudFront's origin-facing prefix list in ap-northeast-2
@@ -57,7 +57,6 @@ TLS_PARAMETER = {
     "aurora-mysql": ("require_secure_transport", "ON"),
 }
 TLS13 = "ELBSecurityPolicy-TLS13"
-ORIGIN_HEADER = "X-Origin-Verify"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 XRAY_SAMPLING = {"xray:GetSamplingRules", "xray:GetSamplingTargets"}
 EXEC_CHANNELS = {
@@ -75,15 +74,6 @@ BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
 def where(predicate: Callable[[StageConfig], bool]) -> list[str]:
     """The matrix stages for which `predicate` holds (for tests of one shape)."""
     return [stage for stage, cfg in CONFIGS.items() if predicate(cfg)]
-
-
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))
-
-
-def lid(name: str) -> str:
-    """A declared name as it appears in logical ids (construct ids lose their hyphens)."""
-    return name.replace("-", "")
 
 
 @pytest.fixture(scope="module")
@@ -236,11 +226,6 @@ def primary_database(data: Template) -> str:
     return found
 
 
-def data_key(data: Template) -> str:
-    (key,) = [k for k in resources(data, "AWS::KMS::Key") if k.startswith("DataKey")]
-    return key
-
-
 @pytest.mark.parametrize("stage", STAGES)
 def test_database_logs_and_tls_parameters_follow_the_engine(
     matrix: Synthesized, stage: str
@@ -283,7 +268,7 @@ def test_aurora_writer_readers_and_cluster_settings(matrix: Synthesized, stage: 
     cfg = CONFIGS[stage]
     db = cfg.data.database
     data = matrix.template(stage, "data")
-    key = data_key(data)
+    key = one_id(data, "AWS::KMS::Key", "DataKey")
     ((cluster_id, cluster),) = resources(data, "AWS::RDS::DBCluster").items()
     props = cluster["Properties"]
     assert props["DBClusterIdentifier"] == cfg.resource_name("db")
@@ -339,7 +324,7 @@ def test_instance_databases_follow_their_stage(matrix: Synthesized, stage: str) 
         assert props["DeletionProtection"] is True
     assert database["DeletionPolicy"] == ("Snapshot" if db.removal_policy.keeps_data else "Delete")
     assert props["StorageEncrypted"] is True
-    assert ref(props["KmsKeyId"]) == data_key(data)
+    assert ref(props["KmsKeyId"]) == one_id(data, "AWS::KMS::Key", "DataKey")
     assert props["EnableIAMDatabaseAuthentication"] is True
     assert (props["StorageType"], int(props["AllocatedStorage"])) == (
         "gp3",
@@ -380,7 +365,11 @@ def test_a_read_replica_only_where_configured_with_the_sources_key(
     assert mentions(props["SourceDBInstanceIdentifier"], source_id)
     assert "StorageEncrypted" not in props  # inherited from the encrypted source
     assert "KmsKeyId" not in props
-    assert ref(props["PerformanceInsightsKMSKeyId"]) == ref(source["KmsKeyId"]) == data_key(data)
+    assert (
+        ref(props["PerformanceInsightsKMSKeyId"])
+        == ref(source["KmsKeyId"])
+        == one_id(data, "AWS::KMS::Key", "DataKey")
+    )
     assert props["DBParameterGroupName"] == source["DBParameterGroupName"]
     assert props["MonitoringInterval"] == db.monitoring_interval_seconds
     assert ref(props["MonitoringRoleArn"]) is not None
@@ -396,11 +385,7 @@ def test_a_read_replica_only_where_configured_with_the_sources_key(
     assert set(groups) <= set(replica["DependsOn"])
     # Alarmed on its lag, in the observability stack.
     observability = matrix.template(stage, "observability")
-    (lag,) = [
-        a["Properties"]
-        for a in resources(observability, "AWS::CloudWatch::Alarm").values()
-        if a["Properties"]["AlarmName"] == f"{cfg.prefix}-db-replica-lag-Warning"
-    ]
+    lag = alarms(observability)[f"{cfg.prefix}-db-replica-lag-Warning"]
     assert lag["MetricName"] == "ReplicaLag"
     assert lag["Threshold"] == cfg.observability.alarms.db_replica_lag_seconds.warning
     (dimension,) = lag["Dimensions"]
@@ -478,13 +463,7 @@ def test_cache_topology_follows_shards_replicas_and_multi_az(
         if sharded
         else {f"{group}-{n:03d}" for n in range(1, cache.replicas_per_shard + 2)}
     )
-    (cpu,) = [
-        a["Properties"]
-        for a in resources(
-            matrix.template(stage, "observability"), "AWS::CloudWatch::Alarm"
-        ).values()
-        if a["Properties"]["AlarmName"] == f"{cfg.prefix}-cache-cpu-Warning"
-    ]
+    cpu = alarms(matrix.template(stage, "observability"))[f"{cfg.prefix}-cache-cpu-Warning"]
     watched = {
         d["Value"]
         for m in cpu["Metrics"]
@@ -666,36 +645,6 @@ def test_uncached_cloudfront_routes_are_the_services_that_say_so(
     assert sorted(b["PathPattern"] for b in behaviors) == sorted([*expected, cfg.edge.static_path])
 
 
-def route(compute: Template, path: str, host: str | None, *, via_cloudfront: bool) -> str | None:
-    """The service the ALB forwards a request to: the first rule, by priority, whose every
-    condition holds (CloudFront's requests carry the origin header; direct clients do not)."""
-    targets: dict[str | None, str] = {
-        ref(lb["TargetGroupArn"]): svc["Properties"]["ServiceName"]
-        for svc in resources(compute, "AWS::ECS::Service").values()
-        for lb in svc["Properties"].get("LoadBalancers", [])
-    }
-    rules = sorted(
-        resources(compute, "AWS::ElasticLoadBalancingV2::ListenerRule").values(),
-        key=lambda r: int(r["Properties"]["Priority"]),
-    )
-    for rule in rules:
-        if all(_holds(c, path, host, via_cloudfront) for c in rule["Properties"]["Conditions"]):
-            (action,) = rule["Properties"]["Actions"]
-            return targets[ref(action["TargetGroupArn"])]
-    return None
-
-
-def _holds(condition: dict[str, Any], path: str, host: str | None, via_cloudfront: bool) -> bool:
-    field = condition["Field"]
-    if field == "path-pattern":
-        return any(fnmatchcase(path, p) for p in condition["PathPatternConfig"]["Values"])
-    if field == "host-header":
-        return host in condition["HostHeaderConfig"]["Values"]
-    if field == "http-header":
-        return via_cloudfront and condition["HttpHeaderConfig"]["HttpHeaderName"] == ORIGIN_HEADER
-    raise AssertionError(f"unexpected rule condition {condition}")
-
-
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_declared_route_reaches_its_service(matrix: Synthesized, stage: str) -> None:
     cfg = CONFIGS[stage]
@@ -807,7 +756,7 @@ def test_ecs_exec_only_where_switched_on_encrypted_and_logged(
         return
     assert not cfg.guarantees.no_operator_shell
     exec_config = cluster["Configuration"]["ExecuteCommandConfiguration"]
-    (key_id,) = [k for k in resources(compute, "AWS::KMS::Key") if k.startswith("ComputeKey")]
+    key_id = one_id(compute, "AWS::KMS::Key", "ComputeKey")
     assert ref(exec_config["KmsKeyId"]) == key_id
     assert exec_config["Logging"] == "OVERRIDE"
     log_config = exec_config["LogConfiguration"]
@@ -837,12 +786,7 @@ def test_ecs_exec_only_where_switched_on_encrypted_and_logged(
     for name in cfg.services:
         assert f'"Ref": "{shell_id}"' in json.dumps(roles[name]["ManagedPolicyArns"]), name
     # The channels come from the shared policy, never from a task role's own policy.
-    own = [
-        s
-        for lid, p in resources(compute, "AWS::IAM::Policy").items()
-        if "TaskTaskRole" in lid
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-    ]
+    own = [s for role, s in role_statements(compute) if "TaskTaskRole" in role]
     assert not {a for s in own for a in actions(s)} & EXEC_CHANNELS
 
 
@@ -1012,20 +956,13 @@ def test_the_chat_notifier_only_where_chat_is_on(matrix: Synthesized, stage: str
         s["Properties"]["Name"]
         for s in resources(observability, "AWS::SecretsManager::Secret").values()
     }
-    topics = {
-        lid: t["Properties"]["TopicName"].rsplit("-", 1)[-1]
-        for lid, t in resources(observability, "AWS::SNS::Topic").items()
-    }
+    levels = topic_levels(observability)
     to_lambda = {
-        topics[ref(s["Properties"]["TopicArn"]) or ""]
+        levels[ref(s["Properties"]["TopicArn"]) or ""]
         for s in resources(observability, "AWS::SNS::Subscription").values()
         if s["Properties"]["Protocol"] == "lambda"
     }
-    alarms = {
-        a["Properties"]["AlarmName"]
-        for a in resources(observability, "AWS::CloudWatch::Alarm").values()
-    }
-    chat_alarms = {a for a in alarms if a.startswith(f"{cfg.prefix}-chat-notifier-")}
+    chat_alarms = {a for a in alarms(observability) if a.startswith(f"{cfg.prefix}-chat-notifier-")}
     alerts = cfg.observability.alerts
     if alerts.chat:
         assert functions == {cfg.resource_name("chat-notifier")}

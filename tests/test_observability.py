@@ -5,46 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 
 from tests.conftest import STAGES
 from tests.stacks import profile_stages
-from tests.synth import Pool, Synthesized, Template, resources
-from tests.templates import mentions, one
+from tests.synth import Pool, Synthesized, resources
+from tests.templates import alarms, mentions, metric_names, one, periods, topics
 
 CONFIGS = {cfg.construct_id: cfg for cfg in profile_stages("default")}
 SERVICES = ("web", "api", "ws")
 FUNCTIONS = ("credential-refresh", "job-worker", "db-bootstrap", "chat-notifier")
-
-
-def alarms(template: Template) -> dict[str, dict[str, Any]]:
-    return {
-        a["Properties"]["AlarmName"]: a["Properties"]
-        for a in resources(template, "AWS::CloudWatch::Alarm").values()
-    }
-
-
-def periods(alarm: dict[str, Any]) -> set[int]:
-    """The metric periods of an alarm, on a single metric or in a math expression."""
-    if "Period" in alarm:
-        return {alarm["Period"]}
-    return {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
-
-
-def metric_names(alarm: dict[str, Any]) -> set[str]:
-    if "MetricName" in alarm:
-        return {alarm["MetricName"]}
-    return {m["MetricStat"]["Metric"]["MetricName"] for m in alarm["Metrics"] if "MetricStat" in m}
-
-
-def topics(template: Template) -> dict[str, str]:
-    """Severity (critical, warning, info) -> logical id of its topic."""
-    return {
-        t["Properties"]["TopicName"].rsplit("-", 1)[-1]: lid
-        for lid, t in resources(template, "AWS::SNS::Topic").items()
-    }
 
 
 def expected_alarms(stage: str) -> set[str]:
@@ -311,7 +282,7 @@ def test_audit_services_follow_the_account_switches(platform: Synthesized, stage
 
 
 @pytest.mark.parametrize(("stage", "enabled"), [("Dev", False), ("Staging", False), ("Prod", True)])
-def test_threat_detection_is_on_in_prod(platform: Synthesized, stage: str, enabled: bool) -> None:
+def test_threat_detection_is_on_in_prod(stage: str, enabled: bool) -> None:
     audit = CONFIGS[stage].observability.audit
     assert (audit.guardduty, audit.security_hub, audit.config_recorder) == (enabled,) * 3
 

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 import json
 import re
-from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
-from infra.config import StageConfig, build_stage
-from tests.jobs import PRODUCT_PROFILE, product_profile
+from infra.config import StageConfig
+from tests.jobs import PRODUCT_PROFILE, product_config
 from tests.synth import Pool, Synthesized, Template, resources
-from tests.templates import actions, exported, flows, mentions, ref, security_group_tiers
+from tests.templates import (
+    ORIGIN_HEADER,
+    actions,
+    alarms,
+    exported,
+    flows,
+    lid,
+    mentions,
+    one_id,
+    pascal,
+    ref,
+    role_statements,
+    route,
+    security_group_tiers,
+)
 
-CFG: StageConfig = build_stage(product_profile(), "stage")[0]
+CFG: StageConfig = product_config()  # the stage exactly as the job builds it
 STAGE = CFG.construct_id
 PREFIX = f"{PRODUCT_PROFILE['project']}-{next(iter(PRODUCT_PROFILE['stages']))}"
 SERVICES: dict[str, dict[str, Any]] = PRODUCT_PROFILE["services"]
@@ -35,7 +48,10 @@ HTTPS = 443
 DB_PORT = 5432  # the platform's default engine, PostgreSQL
 CACHE_PORT = 6379
 NLB_PORT = 443
-ORIGIN_HEADER = "X-Origin-Verify"
+# ALB rule priorities, written out: storefront's is explicit; the others are derived as
+# (50 - rank) * 1000 + crc32(name) % 1000, rank being the longest literal path prefix plus 10
+# with hosts: backend "/api/" 5 -> 45000 + 201, admin "/" 1 + 10 -> 39000 + 326.
+PRIORITIES = {"storefront": 49000, "backend": 45201, "admin": 39326}
 BUCKET_ACTIONS = {
     frozenset({"s3:GetObject"}): "read",
     frozenset({"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"}): (
@@ -79,14 +95,6 @@ def on_alb(name: str) -> bool:
     return expose(name) in ("cloudfront", "alb")
 
 
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))
-
-
-def lid(name: str) -> str:
-    return name.replace("-", "").replace("_", "")
-
-
 def principal(role_id: str) -> str:
     """Who a role of the compute stack belongs to, in the profile's names."""
     for name in SERVICES:
@@ -98,17 +106,6 @@ def principal(role_id: str) -> str:
         if role_id.startswith(f"Function{lid(name)}ServiceRole"):
             return f"function {name}"
     return role_id
-
-
-def role_statements(template: Template) -> list[tuple[str, dict[str, Any]]]:
-    """(role logical id, statement) of every inline policy statement in the template."""
-    return [
-        (role, statement)
-        for policy in resources(template, "AWS::IAM::Policy").values()
-        for role in (ref(r) for r in policy["Properties"]["Roles"])
-        if role is not None
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +282,7 @@ def test_alb_rules_carry_the_declared_paths_hosts_and_priorities(product: Synthe
     assert rules["storefront"]["Priority"] == SERVICES["storefront"]["priority"]
     for name, rule in rules.items():
         assert ref(rule["ListenerArn"]) == https
-        assert rule["Priority"] == CFG.services[name].rule_priority(name)  # explicit or derived
+        assert rule["Priority"] == PRIORITIES[name]  # explicit or derived
         conditions = {c["Field"]: c for c in rule["Conditions"]}
         assert conditions["path-pattern"]["PathPatternConfig"]["Values"] == SERVICES[name]["paths"]
         hosts = conditions.get("host-header", {}).get("HostHeaderConfig", {}).get("Values")
@@ -329,25 +326,10 @@ def test_the_nlb_serves_only_its_services_over_tls(product: Synthesized) -> None
     assert props["SubjectAlternativeNames"] == direct
 
 
-def route(compute: Template, path: str, host: str | None, *, via_cloudfront: bool) -> str | None:
-    """The service the ALB forwards a request to: the first rule, by priority, whose every
-    condition holds (CloudFront's requests carry the origin header; direct clients do not)."""
-    rules = sorted(rules_by_service(compute).items(), key=lambda item: int(item[1]["Priority"]))
-    for name, rule in rules:
-        if all(_holds(c, path, host, via_cloudfront) for c in rule["Conditions"]):
-            return name
-    return None
-
-
-def _holds(condition: dict[str, Any], path: str, host: str | None, via_cloudfront: bool) -> bool:
-    field = condition["Field"]
-    if field == "path-pattern":
-        return any(fnmatchcase(path, p) for p in condition["PathPatternConfig"]["Values"])
-    if field == "host-header":
-        return host in condition["HostHeaderConfig"]["Values"]
-    if field == "http-header":
-        return via_cloudfront and condition["HttpHeaderConfig"]["HttpHeaderName"] == ORIGIN_HEADER
-    raise AssertionError(f"unexpected rule condition {condition}")
+def reaches(compute: Template, path: str, host: str | None, *, via_cloudfront: bool) -> str | None:
+    """The declared service the ALB forwards a request to (templates.route, by profile name)."""
+    found = route(compute, path, host, via_cloudfront=via_cloudfront)
+    return None if found is None else found.removeprefix(f"{PREFIX}-")
 
 
 @pytest.mark.parametrize(
@@ -365,7 +347,7 @@ def test_each_declared_route_reaches_its_service(product: Synthesized, service: 
     for host, via_cloudfront in requests:
         for pattern in spec["paths"]:
             path = pattern.replace("*", "x")
-            assert route(compute, path, host, via_cloudfront=via_cloudfront) == service, path
+            assert reaches(compute, path, host, via_cloudfront=via_cloudfront) == service, path
 
 
 def test_without_cloudfronts_header_only_the_alb_exposed_hosts_answer(
@@ -377,9 +359,9 @@ def test_without_cloudfronts_header_only_the_alb_exposed_hosts_answer(
     for spec in SERVICES.values():
         for pattern in spec.get("paths", []):
             path = pattern.replace("*", "x")
-            assert route(compute, path, fqdn("origin"), via_cloudfront=False) is None, path
+            assert reaches(compute, path, fqdn("origin"), via_cloudfront=False) is None, path
             for host, owner in direct.items():
-                assert route(compute, path, host, via_cloudfront=False) == owner, (host, path)
+                assert reaches(compute, path, host, via_cloudfront=False) == owner, (host, path)
 
 
 def test_the_health_check_url_reaches_a_service_that_uses_the_database(
@@ -389,7 +371,7 @@ def test_the_health_check_url_reaches_a_service_that_uses_the_database(
     host, _, path = url.removeprefix("https://").partition("/")
     assert host == fqdn(PRODUCT_PROFILE["domain"]["cdn_hosts"][0])
     compute = product.template(STAGE, "compute")
-    reached = route(compute, f"/{path}", fqdn("origin"), via_cloudfront=True)
+    reached = reaches(compute, f"/{path}", fqdn("origin"), via_cloudfront=True)
     assert reached in {n for n, s in SERVICES.items() if uses(s).get("database")}
 
 
@@ -550,11 +532,6 @@ def test_bucket_and_event_triggers_match_exactly_what_is_declared(product: Synth
         )
         wanted = any(bucket_id.startswith(f"{pascal(b)}Bucket") for b in triggered)
         assert events == ({"EventBridgeEnabled": True} if wanted else None), bucket_id
-
-
-def one_id(template: Template, resource_type: str) -> str:
-    (found,) = resources(template, resource_type)
-    return found
 
 
 ASYNC = [n for n in FUNCTIONS if trigger(n) != "queue"] + ["credential-refresh", "chat-notifier"]
@@ -810,11 +787,9 @@ def expected_alarms(name: str) -> set[str]:
 @pytest.mark.parametrize("name", [*SERVICES, *FUNCTIONS])
 def test_each_service_and_function_has_its_alarms(product: Synthesized, name: str) -> None:
     observability = product.template(STAGE, "observability")
-    alarms = {
-        a["Properties"]["AlarmName"]
-        for a in resources(observability, "AWS::CloudWatch::Alarm").values()
-    }
     mine = {
-        a.removeprefix(f"{PREFIX}-{name}-") for a in alarms if a.startswith(f"{PREFIX}-{name}-")
+        a.removeprefix(f"{PREFIX}-{name}-")
+        for a in alarms(observability)
+        if a.startswith(f"{PREFIX}-{name}-")
     }
     assert mine == expected_alarms(name)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.synth import Pool, Template, resources
-from tests.templates import flows, one
+from tests.templates import alarms, flows, namespaces, one, periods, ref, topic_levels
 
 Reader = Callable[[Template], Any]
 
@@ -343,11 +343,6 @@ def function(name: str) -> Reader:
     return read
 
 
-def _target(arn: Any) -> str:
-    """The logical id behind an Fn::GetAtt ARN ("" for anything else)."""
-    return str(arn["Fn::GetAtt"][0]) if isinstance(arn, dict) and "Fn::GetAtt" in arn else ""
-
-
 def _function_ids(template: Template) -> dict[str, str]:
     return {
         logical_id: _short(f["Properties"]["FunctionName"])
@@ -376,7 +371,7 @@ def event_rule(name: str) -> Reader:
         (rule,) = [
             r["Properties"]
             for r in resources(template, "AWS::Events::Rule").values()
-            if any(names.get(_target(t["Arn"])) == name for t in r["Properties"]["Targets"])
+            if any(names.get(ref(t["Arn"]) or "") == name for t in r["Properties"]["Targets"])
         ]
         bus = rule.get("EventBusName")
         bucket = rule["EventPattern"].get("detail", {}).get("bucket", {}).get("name")
@@ -556,24 +551,14 @@ def retention_days(template: Template) -> set[int]:
     return set(log_retention(template).values())
 
 
-def _levels(template: Template) -> dict[str, str]:
-    """{topic logical id: alert level}, from the topic names "<project>-<stage>-alerts-<level>"."""
-    return {
-        logical_id: topic["Properties"]["TopicName"].rsplit("-", 1)[1]
-        for logical_id, topic in resources(template, "AWS::SNS::Topic").items()
-    }
-
-
 def _notifies(template: Template, alarm: dict[str, Any]) -> str:
-    levels = _levels(template)
+    levels = topic_levels(template)
     (level,) = {levels[action["Ref"]] for action in alarm["AlarmActions"]}
     return level
 
 
 def _period(alarm: dict[str, Any]) -> int:
-    if "Period" in alarm:
-        return int(alarm["Period"])
-    (period,) = {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
+    (period,) = periods(alarm)
     return int(period)
 
 
@@ -582,11 +567,7 @@ def alarm(name: str) -> Reader:
     seconds and the alert level of the topic it notifies."""
 
     def read(template: Template) -> dict[str, Any]:
-        (props,) = [
-            a["Properties"]
-            for a in resources(template, "AWS::CloudWatch::Alarm").values()
-            if _short(a["Properties"]["AlarmName"]) == name
-        ]
+        (props,) = [a for alarm_name, a in alarms(template).items() if _short(alarm_name) == name]
         return {
             "op": OPERATORS[props["ComparisonOperator"]],
             "threshold": props["Threshold"],
@@ -603,8 +584,7 @@ def alarm_levels(signal: str) -> Reader:
 
     def read(template: Template) -> dict[str, tuple[str, float]]:
         found: dict[str, tuple[str, float]] = {}
-        for resource in resources(template, "AWS::CloudWatch::Alarm").values():
-            props = resource["Properties"]
+        for props in alarms(template).values():
             if re.fullmatch(rf"{re.escape(signal)}-(Warning|Critical)", _short(props["AlarmName"])):
                 found[_notifies(template, props)] = (
                     OPERATORS[props["ComparisonOperator"]],
@@ -613,12 +593,6 @@ def alarm_levels(signal: str) -> Reader:
         return found
 
     return read
-
-
-def _namespaces(alarm: dict[str, Any]) -> set[str]:
-    if "Namespace" in alarm:
-        return {alarm["Namespace"]}
-    return {m["MetricStat"]["Metric"]["Namespace"] for m in alarm["Metrics"] if "MetricStat" in m}
 
 
 def emailed_namespaces(template: Template) -> set[str]:
@@ -630,9 +604,9 @@ def emailed_namespaces(template: Template) -> set[str]:
     }
     return {
         namespace
-        for a in resources(template, "AWS::CloudWatch::Alarm").values()
-        if {action["Ref"] for action in a["Properties"].get("AlarmActions", [])} & emailed
-        for namespace in _namespaces(a["Properties"])
+        for a in alarms(template).values()
+        if {action["Ref"] for action in a.get("AlarmActions", [])} & emailed
+        for namespace in namespaces(a)
     }
 
 
@@ -640,7 +614,7 @@ def subscribers(level: str) -> Reader:
     """How the topic of `level` delivers: "email", "https", or "chat" (the chat notifier)."""
 
     def read(template: Template) -> set[str]:
-        levels = _levels(template)
+        levels = topic_levels(template)
         found: set[str] = set()
         for subscription in resources(template, "AWS::SNS::Subscription").values():
             props = subscription["Properties"]
