@@ -1,4 +1,5 @@
-"""Customer-managed KMS keys and the log groups they protect, with secure defaults."""
+"""Customer-managed KMS keys, the log groups they protect, and grants on a key through one
+service only, with secure defaults."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def encryption_key(scope: Construct, construct_id: str, props: KeyProps) -> kms.
         enable_key_rotation=True,
         pending_window=days(props.pending_window_days),
         removal_policy=props.removal_policy,
+    )
+
+
+def kms_via(key_arn: str, service: str, *actions: str, region: str) -> iam.PolicyStatement:
+    """`actions` on the key, only through `service` in `region` (kms:ViaService): a role that
+    reads secrets, say, may decrypt with their key through Secrets Manager and no other way."""
+    return iam.PolicyStatement(
+        actions=list(actions),
+        resources=[key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
     )
 
 

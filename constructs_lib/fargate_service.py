@@ -10,7 +10,7 @@ own policy: a wildcard there is always a compliance finding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,8 +105,6 @@ class FargateWebServiceProps:
     """None: no load balancer (internal service, reached through Service Connect)."""
     scaling: ScalingProps
     command: Sequence[str] | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    secrets: Mapping[str, ecs.Secret] = field(default_factory=dict)
     read_only_root_filesystem: bool = True
     user: str | None = "1000"
     min_healthy_percent: int = 100
@@ -161,8 +159,6 @@ class FargateWebService(Construct):
             command=list(props.command) if props.command else None,
             port_mappings=[ecs.PortMapping(container_port=props.port, name="http")],
             logging=ecs.LogDrivers.aws_logs(stream_prefix="app", log_group=props.log_group),
-            environment=dict(props.environment),
-            secrets=dict(props.secrets),
             readonly_root_filesystem=props.read_only_root_filesystem,
             user=props.user,
             health_check=health,

@@ -29,6 +29,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from constructs_lib.durations import seconds
+from constructs_lib.encryption import kms_via
 
 RUNTIMES = {
     "python3.14": lambda_.Runtime.PYTHON_3_14,
@@ -198,14 +199,12 @@ def platform_function(
         # Lambda writes failed events with the function's role: an encrypted queue also needs
         # its key, or the events are dropped (CDK grants only sqs:SendMessage; aws-cdk#33153).
         function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[dead_letters.encryption_master_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"sqs.{Stack.of(scope).region}.amazonaws.com"
-                    }
-                },
+            kms_via(
+                dead_letters.encryption_master_key.key_arn,
+                "sqs",
+                "kms:GenerateDataKey",
+                "kms:Decrypt",
+                region=Stack.of(scope).region,
             )
         )
     return function

@@ -9,14 +9,14 @@ the jsii runtime: measured at +0.2 s for three stages); each alarm's level ("War
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 import cdk_monitoring_constructs as cmc
 import jsii
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -66,16 +66,6 @@ class Inventory:
     network_load_balancers: list[elbv2.NetworkLoadBalancer] = field(default_factory=list)
     schedule_groups: dict[str, scheduler.IScheduleGroup] = field(default_factory=dict)
     """By short name: their dropped calls (a target call that failed every retry) alarm."""
-
-
-@dataclass(frozen=True)
-class Level:
-    """One alarm level of a signal (from the config's Threshold)."""
-
-    severity: str  # warning | critical
-    value: float
-    periods: int
-    period: Duration
 
 
 class Signal(Protocol):
@@ -157,6 +147,16 @@ class Monitoring(cmc.MonitoringFacade):
 
     def alarms(self, level: str) -> list[cloudwatch.AlarmBase]:
         return list(self.levels[level].alarms) if level in self.levels else []
+
+    @contextmanager
+    def recording(self) -> Iterator[list[cloudwatch.AlarmBase]]:
+        """The alarms (of every level) the facade creates inside the block, by identity: the
+        very objects `alarms()` lists, whatever they are named."""
+        marks = {level: len(recorded.alarms) for level, recorded in self.levels.items()}
+        created: list[cloudwatch.AlarmBase] = []
+        yield created
+        for level, recorded in self.levels.items():
+            created += recorded.alarms[marks[level] :]
 
     def alarm_names(self, level: str) -> list[str]:
         """The names as written in the template (an L2 alarm's `alarm_name` is a Ref)."""

@@ -18,7 +18,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.compliance.gate import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -71,7 +74,6 @@ class StackTemplate:
 class Synthesized:
     outdir: Path
     stacks: list[StackTemplate]
-    report: dict[str, Any]
     error: str | None = None
     lint: list[tuple[str, str, str]] = field(default_factory=list)
     by_key: dict[tuple[str, str], StackTemplate] = field(init=False)
@@ -86,14 +88,11 @@ class Synthesized:
     def stages(self) -> list[str]:
         return list(dict.fromkeys(s.stage for s in self.stacks))
 
-    def violations(self) -> list[tuple[str, str, str, str]]:
+    def violations(self) -> list[Finding]:
         """(plugin, rule, severity, construct path) for every reported finding."""
-        return [
-            (plugin["pluginName"], v["ruleName"], v["severity"], c["constructPath"])
-            for plugin in self.report.get("pluginReports", [])
-            for v in plugin.get("violations", [])
-            for c in v["violatingConstructs"]
-        ]
+        from infra.compliance.gate import findings  # noqa: PLC0415 (imports aws_cdk)
+
+        return findings(self.outdir)
 
 
 def new_app(outdir: Path, **context: Any) -> Any:
@@ -113,9 +112,7 @@ def synthesize(app: Any) -> Synthesized:
 
 
 def read(outdir: Path, error: str | None = None) -> Synthesized:
-    report_file = outdir / "validation-report.json"
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return Synthesized(outdir, list(_read_stacks(outdir)), report, error)
+    return Synthesized(outdir, list(_read_stacks(outdir)), error)
 
 
 def _read_stacks(outdir: Path) -> list[StackTemplate]:

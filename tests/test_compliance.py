@@ -116,6 +116,37 @@ def test_plain_cdk_synth_fails_on_a_finding_inside_a_stage(tmp_path: Path) -> No
     assert "AwsSolutions-IAM5[Action::*] at Dev/Data/Canary/Resource" in output
 
 
+SYNTH_ERROR_APP = """
+import sys
+sys.path.insert(0, {root!r})
+import aws_cdk
+import infra.platform
+def synth(self, *args, **kwargs):
+    raise RuntimeError("ValidationFailedWithErrors: a construct-tree error, before any report")
+aws_cdk.App.synth = synth
+infra.platform.build_platform = lambda app, environ: None
+exec(open({app!r}).read())
+"""
+
+
+def test_a_synth_error_without_findings_fails_the_run(tmp_path: Path) -> None:
+    """Only a report with findings explains a ValidationFailed: any other synth error (here one
+    whose text merely contains the word, with no report written) propagates, never exit 0."""
+    failing = tmp_path / "failing_app.py"
+    failing.write_text(SYNTH_ERROR_APP.format(root=str(ROOT), app=str(ROOT / "app.py")))
+    run = subprocess.run(
+        [sys.executable, str(failing)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CDK_OUTDIR": str(tmp_path / "out")},
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "RuntimeError: ValidationFailedWithErrors" in run.stderr
+    assert "Unacknowledged compliance findings" not in run.stdout
+
+
 def test_bad_configuration_exits_with_its_problems_and_no_traceback(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, str(ROOT / "app.py")],

@@ -242,7 +242,6 @@ def test_migration_runs_after_the_data_stack_and_before_the_compute_stack(
         "ROLE_ARN": stage_role_arn(cfg, "migrate"),
         "STAGE_REGION": cfg.region,
         "DATA_STACK": data,
-        "COMPUTE_STACK": compute,
         "NETWORK_STACK": cfg.stack_name("network"),
     }
     assert commands(buildspec(delivery, props), "build") == ["tools/run_migration.sh"]
@@ -255,7 +254,8 @@ def test_the_migration_script_reads_outputs_the_stage_stacks_have(
 ) -> None:
     script = (ROOT / "tools" / "run_migration.sh").read_text()
     wanted = re.findall(r'output "\$(\w+_STACK)" (\w+)', script)
-    assert {variable for variable, _ in wanted} == {"DATA_STACK", "COMPUTE_STACK", "NETWORK_STACK"}
+    # Not the compute stack: on a stage's first deploy it does not exist yet.
+    assert {variable for variable, _ in wanted} == {"DATA_STACK", "NETWORK_STACK"}
     env = environment(project(template, migrate_action(template, stage)))
     by_name = {s.stack_name: s.template for s in stage_stacks(delivery, stage)}
     for variable, key in wanted:
@@ -616,7 +616,7 @@ elif command == "cloudformation describe-stacks":
         sys.exit("An error occurred (ValidationError): Stack with id " + stack + " does not exist")
     if "--query" in args:
         key = arg("--query").split("'")[1]
-        print(state["stacks"][stack][key])
+        print(state["stacks"][stack].get(key, "None"))  # what the CLI prints for no match
 elif command == "ecs run-task":
     print("arn:aws:ecs:ap-northeast-2:444444444444:task/webplat-prod/abc")
 elif command == "ecs wait":
@@ -634,15 +634,14 @@ MIGRATION_ENV = {
     "ROLE_ARN": "arn:aws:iam::444444444444:role/webplat-prod-pipeline-migrate",
     "STAGE_REGION": "ap-northeast-2",
     "DATA_STACK": "webplat-prod-data",
-    "COMPUTE_STACK": "webplat-prod-compute",
     "NETWORK_STACK": "webplat-prod-network",
 }
 DEPLOYED = {
     "webplat-prod-data": {
         "MigrationTaskDefinitionArn": "arn:aws:ecs:ap-northeast-2:444444444444:"
-        "task-definition/webplat-prod-migrate:7"
+        "task-definition/webplat-prod-migrate:7",
+        "MigrationClusterName": "webplat-prod-migrations",
     },
-    "webplat-prod-compute": {"ClusterName": "webplat-prod"},
     "webplat-prod-network": {
         "PrivateSubnetIds": "subnet-a,subnet-b",
         "MigrationSecurityGroupId": "sg-0123",
@@ -687,7 +686,7 @@ def test_the_migration_runs_the_registered_task_as_is_with_the_stage_role(tmp_pa
     (run_task,) = [c["args"] for c in calls if c["args"][:2] == ["ecs", "run-task"]]
     arg = {run_task[i]: run_task[i + 1] for i in range(2, len(run_task) - 1, 2)}
     assert arg["--task-definition"] == DEPLOYED["webplat-prod-data"]["MigrationTaskDefinitionArn"]
-    assert arg["--cluster"] == "webplat-prod"
+    assert arg["--cluster"] == "webplat-prod-migrations"
     assert arg["--network-configuration"] == (
         "awsvpcConfiguration={subnets=[subnet-a,subnet-b],securityGroups=[sg-0123],"
         "assignPublicIp=DISABLED}"
@@ -703,11 +702,29 @@ def test_a_failed_migration_fails_the_step(tmp_path: Path) -> None:
 
 
 @NEEDS_JQ
-def test_no_compute_stack_yet_means_nothing_to_migrate(tmp_path: Path) -> None:
-    stacks = {k: v for k, v in DEPLOYED.items() if k != "webplat-prod-compute"}
-    code, output, calls = migrate(tmp_path, stacks)
+def test_a_first_deploy_migrates_before_the_compute_stack_exists(tmp_path: Path) -> None:
+    """DEPLOYED has no compute stack: the data stack's own cluster runs the migration."""
+    code, output, calls = migrate(tmp_path, DEPLOYED)
     assert code == 0, output
-    assert "nothing to migrate" in output
+    assert not [c for c in calls if "webplat-prod-compute" in c["args"]]
+    assert [c for c in calls if c["args"][:2] == ["ecs", "run-task"]]
+
+
+@NEEDS_JQ
+def test_a_missing_output_fails_the_step(tmp_path: Path) -> None:
+    data = {k: v for k, v in DEPLOYED["webplat-prod-data"].items() if k != "MigrationClusterName"}
+    code, output, calls = migrate(tmp_path, {**DEPLOYED, "webplat-prod-data": data})
+    assert code != 0
+    assert "webplat-prod-data has no output MigrationClusterName" in output
+    assert not [c for c in calls if c["args"][0] == "ecs"]
+
+
+@NEEDS_JQ
+def test_a_missing_stack_fails_the_step(tmp_path: Path) -> None:
+    stacks = {k: v for k, v in DEPLOYED.items() if k != "webplat-prod-network"}
+    code, output, calls = migrate(tmp_path, stacks)
+    assert code != 0
+    assert "does not exist" in output
     assert not [c for c in calls if c["args"][0] == "ecs"]
 
 
@@ -718,7 +735,6 @@ def test_any_other_error_fails_the_step_instead_of_skipping_the_migration(
     code, output, calls = migrate(tmp_path, DEPLOYED, denied=True)
     assert code != 0
     assert "AccessDenied" in output
-    assert "nothing to migrate" not in output
     assert not [c for c in calls if c["args"][0] == "ecs"]
 
 

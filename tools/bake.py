@@ -43,14 +43,11 @@ def states(cloudwatch: Any, names: Sequence[str]) -> dict[str, str]:
     """Name -> state of each named alarm that exists (a missing name has no entry)."""
     found: dict[str, str] = {}
     for batch in _batches(names):
-        for response in _pages(
-            cloudwatch.describe_alarms,
-            AlarmNames=batch,
-            AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-            MaxRecords=BATCH,
-        ):
-            for kind in ("MetricAlarms", "CompositeAlarms"):
-                found |= {a["AlarmName"]: a["StateValue"] for a in response.get(kind, [])}
+        response = cloudwatch.describe_alarms(
+            AlarmNames=batch, AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=BATCH
+        )
+        for kind in ("MetricAlarms", "CompositeAlarms"):
+            found |= {a["AlarmName"]: a["StateValue"] for a in response.get(kind, [])}
     return found
 
 
@@ -58,18 +55,13 @@ def fired_since(cloudwatch: Any, names: Sequence[str], since: datetime) -> list[
     """Names of the alarms that went into ALARM since `since`, even if they recovered."""
     fired = []
     for name in names:
-        pages = _pages(
-            cloudwatch.describe_alarm_history,
-            AlarmName=name,
-            HistoryItemType="StateUpdate",
-            StartDate=since,
-            MaxRecords=100,
+        history = cloudwatch.describe_alarm_history(
+            AlarmName=name, HistoryItemType="StateUpdate", StartDate=since, MaxRecords=100
         )
         if any(
             json.loads(item.get("HistoryData") or "{}").get("newState", {}).get("stateValue")
             == "ALARM"
-            for page in pages
-            for item in page.get("AlarmHistoryItems", [])
+            for item in history.get("AlarmHistoryItems", [])
         ):
             fired.append(name)
     return sorted(fired)
@@ -79,7 +71,9 @@ EDGE_REGION = "us-east-1"  # CloudFront and WAF (CLOUDFRONT scope) publish their
 
 
 class ByRegion:
-    """One CloudWatch view over alarms in several regions: each name is read where it lives."""
+    """One CloudWatch view over alarms in several regions: each name is read where it lives,
+    and every answer is complete (all pages of every region merged, no NextToken). The one
+    place that pages: `states` and `fired_since` make one call each."""
 
     def __init__(self, clients: Mapping[str, Any], names: Mapping[str, Sequence[str]]) -> None:
         self.clients = clients
@@ -89,17 +83,21 @@ class ByRegion:
         merged: dict[str, list[Any]] = {"MetricAlarms": [], "CompositeAlarms": []}
         for region, client in self.clients.items():
             wanted = [n for n in AlarmNames if self.region_of.get(n) == region]
-            for response in (
-                _pages(client.describe_alarms, AlarmNames=wanted, **kwargs) if wanted else []
-            ):
-                for kind, found in merged.items():
-                    found.extend(response.get(kind, []))
+            if wanted:
+                _merge(merged, _pages(client.describe_alarms, AlarmNames=wanted, **kwargs))
         return merged
 
     def describe_alarm_history(self, *, AlarmName: str, **kwargs: Any) -> dict[str, Any]:  # noqa: N803
         client = self.clients[self.region_of[AlarmName]]
-        response: dict[str, Any] = client.describe_alarm_history(AlarmName=AlarmName, **kwargs)
-        return response
+        merged: dict[str, list[Any]] = {"AlarmHistoryItems": []}
+        _merge(merged, _pages(client.describe_alarm_history, AlarmName=AlarmName, **kwargs))
+        return merged
+
+
+def _merge(into: dict[str, list[Any]], pages: Iterator[dict[str, Any]]) -> None:
+    for page in pages:
+        for key, items in into.items():
+            items.extend(page.get(key, []))
 
 
 def bake(
@@ -113,7 +111,8 @@ def bake(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     log: Callable[[str], None] = print,
 ) -> list[str]:
-    """The alarms that failed the bake (empty: baked clean)."""
+    """The alarms that failed the bake (empty: baked clean). `cloudwatch` answers each call
+    complete, as ByRegion does."""
     if not names:
         log("no critical alarms to watch")
         return []

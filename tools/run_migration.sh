@@ -4,11 +4,11 @@
 # Called by the delivery pipeline's migration step with:
 #   ROLE_ARN       the stage's pipeline-migrate role (trusts only this step's role)
 #   STAGE_REGION   the stage's region
-#   DATA_STACK     outputs MigrationTaskDefinitionArn
-#   COMPUTE_STACK  outputs ClusterName
+#   DATA_STACK     outputs MigrationTaskDefinitionArn, MigrationClusterName
 #   NETWORK_STACK  outputs PrivateSubnetIds, MigrationSecurityGroupId
-# The task runs exactly as CloudFormation registered it: no new revision, no overrides.
-# A stage whose compute stack was never deployed has no cluster yet: the step then succeeds.
+# The task runs exactly as CloudFormation registered it: no new revision, no overrides, on the
+# data stack's own cluster, so a stage's first deploy migrates before any service starts.
+# Any failure (a missing output, a refused call, a non-zero exit) fails the step.
 set -euo pipefail
 
 creds=$(aws sts assume-role --role-arn "$ROLE_ARN" --role-session-name "migrate-$(date +%s)" \
@@ -18,22 +18,18 @@ export AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey <<<"$creds")
 export AWS_SESSION_TOKEN=$(jq -r .SessionToken <<<"$creds")
 export AWS_DEFAULT_REGION="$STAGE_REGION"
 
-output() {  # output STACK KEY
-  aws cloudformation describe-stacks --stack-name "$1" \
-    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text
+output() {  # output STACK KEY: the value, or a failure when the stack or the output is missing
+  local value
+  value=$(aws cloudformation describe-stacks --stack-name "$1" \
+    --query "Stacks[0].Outputs[?OutputKey=='$2'].OutputValue" --output text)
+  if [ -z "$value" ] || [ "$value" = "None" ]; then
+    echo "$1 has no output $2" >&2
+    return 1
+  fi
+  echo "$value"
 }
 
-# Only "does not exist" means a first deployment; any other error (throttling, a missing
-# permission) must fail the step, never skip the migration.
-if ! described=$(aws cloudformation describe-stacks --stack-name "$COMPUTE_STACK" 2>&1 >/dev/null); then
-  if grep -q "does not exist" <<<"$described"; then
-    echo "$COMPUTE_STACK is not deployed yet: first deployment, nothing to migrate"
-    exit 0
-  fi
-  echo "$described" >&2
-  exit 1
-fi
-cluster=$(output "$COMPUTE_STACK" ClusterName)
+cluster=$(output "$DATA_STACK" MigrationClusterName)
 revision=$(output "$DATA_STACK" MigrationTaskDefinitionArn)
 subnets=$(output "$NETWORK_STACK" PrivateSubnetIds)
 group=$(output "$NETWORK_STACK" MigrationSecurityGroupId)

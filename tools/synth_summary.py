@@ -7,6 +7,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script (`python tools/synth_summary.py`, make synth)
+    sys.path.insert(0, str(ROOT))
+
+from infra.compliance.gate import findings  # noqa: E402
+
 
 def main(outdir: Path) -> int:
     print(f"{'stack':<34} {'region':<15} {'resources':>9}")
@@ -29,25 +35,18 @@ def main(outdir: Path) -> int:
             print(f"{props['stackName']:<34} {region:<15} {count:>9}")
     print("stages: " + ", ".join(f"{name} ({total} resources)" for name, total in stages.items()))
 
-    report_file = outdir / "validation-report.json"
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    findings = [
-        (plugin["pluginName"], violation["ruleName"], construct["constructPath"])
-        for plugin in report.get("pluginReports", [])
-        for violation in plugin.get("violations", [])
-        for construct in violation["violatingConstructs"]
-    ]
-    for plugin, rule, path in findings:
-        print(f"  finding: {plugin} {rule} at {path}")
+    found = findings(outdir)
+    for finding in found:
+        print(f"  finding: {finding.plugin} {finding.rule} at {finding.path}")
     print(
         "compliance: AwsSolutions + NIST 800-53 rev 5 + CloudFormation validation: "
         + (
             "clean (all findings fixed or acknowledged)"
-            if not findings
-            else f"{len(findings)} finding(s)"
+            if not found
+            else f"{len(found)} finding(s)"
         )
     )
-    return 1 if findings or not stages else 0
+    return 1 if found or not stages else 0
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from constructs_lib.durations import days, minutes
 from infra.compliance.acks.pipeline import acknowledge_pipeline
 from infra.config import StageConfig
 from infra.config.pipeline import PipelineConfig, stage_role_name, step_role_name
+from infra.delivery.narrowing import narrow_grants
 from infra.stage import PlatformStage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +36,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PINS: dict[str, str] = json.loads((ROOT / "package.json").read_text())["devDependencies"]
 CLI_VERSION = PINS["aws-cdk"]
 ASSETS_VERSION = PINS["cdk-assets"]
+# The bake step's one Python dependency: the version the suite tests tools/bake.py with.
+(BOTO3_PIN,) = [
+    line
+    for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+    if line.startswith("boto3==")
+]
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 
 
@@ -128,6 +135,7 @@ class PipelineStack(Stack):
             )
         self.pipeline.build_pipeline()
         self._notifications(pipeline)
+        narrow_grants(self)
         self.acknowledgments = acknowledge_pipeline(self)
 
     def _artifact_bucket(self) -> s3.Bucket:
@@ -203,7 +211,6 @@ class PipelineStack(Stack):
                 "ROLE_ARN": target,
                 "STAGE_REGION": cfg.region,
                 "DATA_STACK": cfg.stack_name("data"),
-                "COMPUTE_STACK": cfg.stack_name("compute"),
                 "NETWORK_STACK": cfg.stack_name("network"),
             },
             commands=["tools/run_migration.sh"],
@@ -232,7 +239,7 @@ class PipelineStack(Stack):
                 "EDGE_ALARM_NAMES": ",".join(stage.edge_alarms.critical_alarm_names),
                 "BAKE_MINUTES": str(cfg.delivery.bake_minutes),
             },
-            install_commands=["pip3 install --quiet boto3==1.44.5"],
+            install_commands=[f"pip3 install --quiet {BOTO3_PIN}"],
             commands=["python3 tools/bake.py"],
             role=role,
             timeout=minutes(cfg.delivery.bake_minutes + 15),

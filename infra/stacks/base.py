@@ -1,10 +1,15 @@
-"""What every stack of a stage shares: naming, environment, tags and pinned AZs."""
+"""What every stack of a stage shares: naming, environment, tags, pinned AZs, keys, log groups,
+and the stage's hosted zone with DNS-validated certificates."""
 
 from __future__ import annotations
 
-from aws_cdk import Environment, RemovalPolicy, Stack
+from collections.abc import Sequence
+
+from aws_cdk import Environment, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
 from constructs import Construct
 
 from constructs_lib.encryption import (
@@ -25,6 +30,11 @@ REMOVAL = {
 
 def removal(retention: Retention) -> RemovalPolicy:
     return REMOVAL[retention]
+
+
+def pascal(name: str) -> str:
+    """A config name as a construct id: `job-worker` -> `JobWorker`."""
+    return "".join(part.capitalize() for part in name.split("-"))
 
 
 class PlatformStack(Stack):
@@ -55,6 +65,8 @@ class PlatformStack(Stack):
         self.cfg = cfg
         self.inventory = Inventory()
         """What this stack registers for the observability stack to alarm on."""
+        self._zone: route53.IHostedZone | None = None
+        self._time_zone: TimeZone | None = None
 
     def stage_key(self, construct_id: str, name: str, purpose: str) -> kms.Key:
         """A customer-managed key aliased `<project>-<stage>-<name>`, kept per stage policy."""
@@ -83,6 +95,35 @@ class PlatformStack(Stack):
                 removal_policy=removal(self.cfg.removal_policy),
             ),
         ).log_group
+
+    @property
+    def time_zone(self) -> TimeZone:
+        """The stage's time zone (`cfg.time_zone`), made once per stack: schedules, scheduled
+        scaling and sleep all use it, and each TimeZone.of is a jsii round trip."""
+        if self._time_zone is None:
+            self._time_zone = TimeZone.of(self.cfg.time_zone)
+        return self._time_zone
+
+    def hosted_zone(self) -> route53.IHostedZone:
+        """The stage's hosted zone, imported once per stack (construct id "Zone")."""
+        if self._zone is None:
+            domain = self.cfg.domain
+            assert domain is not None, f"{self.stack_name}: the stage has no domain"
+            self._zone = route53.HostedZone.from_hosted_zone_attributes(
+                self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
+            )
+        return self._zone
+
+    def dns_certificate(self, names: Sequence[str]) -> acm.Certificate:
+        """A certificate for `names` (the first is its domain name), DNS-validated in the
+        stage's zone (construct id "Certificate")."""
+        return acm.Certificate(
+            self,
+            "Certificate",
+            domain_name=names[0],
+            subject_alternative_names=list(names[1:]) or None,
+            validation=acm.CertificateValidation.from_dns(self.hosted_zone()),
+        )
 
     @property
     def availability_zones(self) -> list[str]:

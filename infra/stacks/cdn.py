@@ -180,9 +180,7 @@ class CdnStack(PlatformStack):
         domain = self.cfg.domain
         if domain is None:
             return
-        zone = route53.HostedZone.from_hosted_zone_attributes(
-            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
-        )
+        zone = self.hosted_zone()
         cdn = route53.RecordTarget.from_alias(route53_targets.CloudFrontTarget(self.distribution))
         alb = route53.RecordTarget.from_alias(
             route53_targets.LoadBalancerTarget(compute.load_balancer)

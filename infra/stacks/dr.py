@@ -16,9 +16,8 @@ from constructs import Construct
 from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.durations import days
 from infra.config import StageConfig
-from infra.stacks.base import PlatformStack, removal
+from infra.stacks.base import PlatformStack, pascal, removal
 from infra.stacks.data.backups import lock_configuration
-from infra.stacks.data.buckets import pascal
 
 LEGACY_REPLICA_IDS = {"uploads": "ReplicaBucket"}
 """The uploads replica's id from before replicas were per bucket: a stage deployed then keeps

@@ -12,8 +12,10 @@ own blocks oversized bodies everywhere except the upload paths the product names
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -126,6 +128,44 @@ def waf_rules(waf: WafConfig, passed: Statement | None = None) -> list[Rule]:
     return rules
 
 
+def web_acl(
+    stack: PlatformStack,
+    prefix: str,
+    *,
+    name: str,
+    scope: str,
+    rules: list[Rule],
+    key: Callable[[], kms.IKey],
+    redacted_headers: Sequence[str] = (),
+) -> wafv2.CfnWebACL:
+    """A web ACL (`<prefix>WebAcl`) that allows what no rule blocks, logged to the log group
+    `aws-waf-logs-<name>` (`<prefix>WafLogs`; WAF requires the prefix) with the authorization
+    and cookie headers, and `redacted_headers`, redacted (`<prefix>WafLogging`). `key`, the
+    log group's key, is asked for once the ACL exists: the edge stack makes its own key there,
+    and construct order is template order."""
+    acl = wafv2.CfnWebACL(
+        stack,
+        f"{prefix}WebAcl",
+        name=name,
+        scope=scope,
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        rules=rules,
+        visibility_config=visibility(name),
+    )
+    waf_logs = stack.log_group(f"{prefix}WafLogs", f"aws-waf-logs-{name}", key())
+    wafv2.CfnLoggingConfiguration(
+        stack,
+        f"{prefix}WafLogging",
+        resource_arn=acl.attr_arn,
+        log_destination_configs=[waf_logs.log_group_arn],
+        redacted_fields=[
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
+            for header in ("authorization", "cookie", *redacted_headers)
+        ],
+    )
+    return acl
+
+
 def _oversized_body(waf: WafConfig) -> Statement:
     """The common rule set labelled the body as oversized, and the path is not an upload."""
     uploads = [
@@ -170,27 +210,13 @@ class EdgeStack(PlatformStack):
             region=CLOUDFRONT_REGION,
             cross_region_references=True,
         )
-        name = cfg.resource_name("edge")
-        self.web_acl = wafv2.CfnWebACL(
+        self.web_acl = web_acl(
             self,
-            "WebAcl",
-            name=name,
+            "",
+            name=cfg.resource_name("edge"),
             scope="CLOUDFRONT",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             rules=waf_rules(cfg.edge.waf),
-            visibility_config=visibility(name),
-        )
-        key = self.stage_key("EdgeKey", "edge", "WAF logs")
-        waf_logs = self.log_group("WafLogs", f"aws-waf-logs-{name}", key)  # prefix WAF requires
-        wafv2.CfnLoggingConfiguration(
-            self,
-            "WafLogging",
-            resource_arn=self.web_acl.attr_arn,
-            log_destination_configs=[waf_logs.log_group_arn],
-            redacted_fields=[
-                wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
-                for header in ("authorization", "cookie")
-            ],
+            key=lambda: self.stage_key("EdgeKey", "edge", "WAF logs"),
         )
         self.web_acl_arn = self.web_acl.attr_arn
         self.certificate = self._certificate()
@@ -200,14 +226,4 @@ class EdgeStack(PlatformStack):
         domain = self.cfg.domain
         if domain is None:
             return None
-        zone = route53.HostedZone.from_hosted_zone_attributes(
-            self, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
-        )
-        names = [domain.fqdn(host) for host in domain.cdn_hosts]
-        return acm.Certificate(
-            self,
-            "Certificate",
-            domain_name=names[0],
-            subject_alternative_names=names[1:] or None,
-            validation=acm.CertificateValidation.from_dns(zone),
-        )
+        return self.dns_certificate([domain.fqdn(host) for host in domain.cdn_hosts])

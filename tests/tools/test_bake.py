@@ -117,7 +117,7 @@ def run(
     cloudwatch = FakeCloudWatch(clock, timeline)
     lines: list[str] = []
     failed = bake.bake(
-        cloudwatch,
+        bake.ByRegion({"ap-northeast-2": cloudwatch}, {"ap-northeast-2": names}),  # pages
         names,
         minutes,
         poll_seconds=poll_seconds,
@@ -316,7 +316,8 @@ def test_requests_follow_next_token_and_are_valid_api_calls(
     stubber.add_response("describe_alarms", {"MetricAlarms": [alarm(names[2])]})
     for _ in names:
         stubber.add_response("describe_alarm_history", {"AlarmHistoryItems": []})
-    assert bake.bake(client, names, 0, log=lambda _: None) == []
+    watched = bake.ByRegion({"ap-northeast-2": client}, {"ap-northeast-2": names})
+    assert bake.bake(watched, names, 0, log=lambda _: None) == []
     polls = [params for operation, params in sent if operation == "DescribeAlarms"]
     assert [p.get("NextToken") for p in polls] == [None, "p2"]  # the second page was asked for
     assert all(p["AlarmNames"] == names for p in polls)

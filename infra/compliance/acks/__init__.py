@@ -33,16 +33,13 @@ def _sources() -> dict[str, AckSource]:
     }
 
 
-def stage_acknowledgments(stacks: dict[str, Stack]) -> dict[str, list[Ack]]:
-    sources = _sources()
-    return {
-        concern: sources[concern](stack) for concern, stack in stacks.items() if concern in sources
-    }
-
-
 def apply_acknowledgments(stage: Any) -> dict[str, list[Ack]]:
     """Every acknowledgment of one PlatformStage, in one place; returns them by concern."""
-    found = stage_acknowledgments(stage.stacks)
+    sources = _sources()
+    stacks: dict[str, Stack] = stage.stacks
+    found = {
+        concern: sources[concern](stack) for concern, stack in stacks.items() if concern in sources
+    }
     for concern, acks in found.items():
         acknowledge(stage.stacks[concern], acks)
     return found

@@ -20,17 +20,13 @@ INLINE = "NIST.800.53.R5-IAMNoInlinePolicy"
 ANY_RESOURCE = "AwsSolutions-IAM5[Resource::*]"
 
 
-def relative(stack: Stack, path: str) -> str:
-    return path.removeprefix(f"{tree(stack).path}/")
-
-
 def inline_policies(stack: Stack) -> list[Ack]:
     """Every role's own policy: CDK writes each grant there, scoped to exact resources (the
     snapshots show them); actions without resource-level scope live in shared managed policies,
     so a wildcard here is always a finding."""
     return [
         Ack(
-            relative(stack, policy.node.path) + "/Resource",
+            f"{tree(stack).relative(policy)}/Resource",
             INLINE,
             "CDK grants write this role's least-privilege statements (exact resources) into the "
             "role's own policy, reviewed in the template snapshots; wildcard-only actions are in "
@@ -47,7 +43,7 @@ def lambda_roles(stack: Stack) -> list[Ack]:
     for function in tree(stack).all:
         if not isinstance(function, lambda_.Function) or function.role is None:
             continue
-        path = relative(stack, function.node.path)
+        path = tree(stack).relative(function)
         acks.append(
             Ack(
                 f"{path}/ServiceRole/Resource",
@@ -68,16 +64,17 @@ def lambda_roles(stack: Stack) -> list[Ack]:
     return acks
 
 
-def tracing(stack: Stack, *construct_ids: str) -> list[Ack]:
+def tracing(stack: Stack, *policies: iam.ManagedPolicy | None) -> list[Ack]:
+    """The stack's X-Ray policies, as its handles hold them (None: the stack has no such one)."""
     return [
         Ack(
-            f"{construct_id}/Resource",
+            f"{tree(stack).relative(policy)}/Resource",
             ANY_RESOURCE,
             "X-Ray's trace writes (and the daemon's sampling reads) support no resource-level "
             "permissions: this managed policy holds only those actions, nothing else.",
         )
-        for construct_id in construct_ids
-        if stack.node.try_find_child(construct_id) is not None
+        for policy in policies
+        if policy is not None
     ]
 
 

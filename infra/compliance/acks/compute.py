@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from infra.compliance.acks.common import ANY_RESOURCE, inline_policies, lambda_roles, tracing
-from infra.compliance.engine import Ack
+from infra.compliance.engine import Ack, tree
 from infra.config.functions import QueueTrigger
 from infra.config.services import Exposure
 
@@ -18,7 +18,7 @@ def acks(stack: ComputeStack) -> list[Ack]:
     found = [
         *lambda_roles(stack),
         *inline_policies(stack),
-        *tracing(stack, "TracingWrite", "TracingDaemon"),
+        *tracing(stack, stack.tracing, stack.tracing_daemon),
         *_load_balancers(stack),
         *_functions(stack),
     ]
@@ -40,17 +40,17 @@ def acks(stack: ComputeStack) -> list[Ack]:
                     "the observability stack's alarms on the same service page people.",
                 )
             )
-    if stack.node.try_find_child("OperatorShell") is not None:
+    if stack.operator_shell is not None:
         found.append(
             Ack(
-                "OperatorShell/Resource",
+                f"{tree(stack).relative(stack.operator_shell)}/Resource",
                 ANY_RESOURCE,
                 "ECS Exec (compute.exec_enabled, refused where the stage guarantees no operator "
                 "shell): Session Manager's channel actions and logs:DescribeLogGroups have no "
                 "resource-level scope; this policy holds only them, its log and its key.",
             )
         )
-    if stack.node.try_find_child("EcrAuthorization") is not None:
+    if tree(stack).child(stack, "EcrAuthorization") is not None:  # made by the first pull grant
         found.append(
             Ack(
                 "EcrAuthorization/Resource",
@@ -86,13 +86,13 @@ def _load_balancers(stack: ComputeStack) -> list[Ack]:
     if not cfg.compute.load_balancer_deletion_protection:
         found += [
             Ack(
-                f"{construct}/Resource",
+                f"{tree(stack).relative(load_balancer)}/Resource",
                 "NIST.800.53.R5-ELBDeletionProtectionEnabled",
                 "This stage's load balancers hold no data and are recreated at will (its "
                 "guarantees allow it); stages that guarantee deletion protection refuse this.",
             )
-            for construct in ("LoadBalancer", "WebSocketLoadBalancer")
-            if stack.node.try_find_child(construct) is not None
+            for load_balancer in (stack.load_balancer, stack.entry.nlb)
+            if load_balancer is not None
         ]
     if cfg.domain is None:
         found += [
@@ -135,7 +135,7 @@ def _functions(stack: ComputeStack) -> list[Ack]:
         else:
             found.append(
                 Ack(
-                    f"{''.join(p.capitalize() for p in name.split('-'))}DeadLetters/Resource",
+                    f"{tree(stack).relative(handle.dead_letters)}/Resource",
                     "AwsSolutions-SQS3",
                     "This queue is itself a dead-letter queue: the function's and its trigger's "
                     "failed asynchronous events land here (alarmed as dead letters).",
@@ -160,7 +160,7 @@ def _functions(stack: ComputeStack) -> list[Ack]:
                     f"{runtime.newest}); synth warns about it on every run until it moves.",
                 )
             )
-    if stack.node.try_find_child("CredentialRefresh") is not None:
+    if tree(stack).child(stack, "CredentialRefresh") is not None:  # only where a login is used
         found += [
             Ack(
                 "CredentialRefresh/Resource",

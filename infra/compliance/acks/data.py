@@ -12,9 +12,11 @@ from infra.compliance.acks.common import (
     lambda_roles,
     tracing,
 )
-from infra.compliance.engine import Ack, logical_id
+from infra.compliance.engine import Ack, logical_id, tree
+from infra.config.databases import CacheEngine, DatabaseEngine
 from infra.config.secrets import SecretKind
-from infra.stacks.data.buckets import bucket_id, pascal
+from infra.stacks.base import pascal
+from infra.stacks.data.buckets import bucket_id
 from infra.stacks.data.grants import policy_id
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ def acks(stack: DataStack) -> list[Ack]:
         *_buckets(stack),
         *_functions(stack),
         *inline_policies(stack),
-        *tracing(stack, "TracingWrite"),
+        *tracing(stack, stack.tracing),
         *(
             Ack(
                 "BackupRole/Resource",
@@ -55,7 +57,7 @@ def acks(stack: DataStack) -> list[Ack]:
                     "the migration task pulls only its service's repository, granted by ARN.",
                 )
             ]
-            if stack.node.try_find_child("EcrAuthorization") is not None
+            if tree(stack).child(stack, "EcrAuthorization") is not None
             else []
         ),
         *(_migration_runner(stack) if stack.cfg.pipeline_account is not None else []),
@@ -96,7 +98,7 @@ def _database(stack: DataStack) -> list[Ack]:
             f"recovery. Snapshots are kept {cache.snapshot_retention_days} day(s) for warm-up.",
         ),
     ]
-    if cache.engine.value == "redis" and cache.port == 6379:  # noqa: PLR2004
+    if cache.engine is CacheEngine.REDIS and cache.port == 6379:  # noqa: PLR2004
         found.append(
             Ack(
                 "Cache",
@@ -106,19 +108,26 @@ def _database(stack: DataStack) -> list[Ack]:
                 "another port would add client configuration without reducing exposure.",
             )
         )
-    single_az = (
-        "This stage runs the database single-AZ and without deletion protection on purpose "
-        "(its guarantees allow it: disposable data, cost); stages that guarantee Multi-AZ and "
-        "deletion protection refuse this configuration."
-    )
     if not db.engine.is_aurora and not db.multi_az:
         found += [
-            Ack("Database/Resource", rule, single_az)
+            Ack(
+                "Database/Resource",
+                rule,
+                "This stage runs the database single-AZ on purpose (its guarantees allow it: "
+                "disposable data, cost); stages that guarantee Multi-AZ refuse this "
+                "configuration.",
+            )
             for rule in ("AwsSolutions-RDS3", "NIST.800.53.R5-RDSMultiAZSupport")
         ]
     if not db.deletion_protection:
         found += [
-            Ack(path, rule, single_az)
+            Ack(
+                path,
+                rule,
+                "This stage runs the database without deletion protection on purpose (its "
+                "guarantees allow it: disposable data); stages that guarantee deletion "
+                "protection refuse this configuration.",
+            )
             for path in (
                 "Database/Resource",
                 *(["DatabaseReplica/Resource"] if db.read_replica else []),
@@ -170,7 +179,7 @@ def _database(stack: DataStack) -> list[Ack]:
                 "selection, which covers its writer and reader instances.",
             )
         )
-    if db.engine.value == "aurora-mysql":
+    if db.engine is DatabaseEngine.AURORA_MYSQL:
         found.append(
             Ack(
                 "Database/Resource",
@@ -282,7 +291,7 @@ def _bucket_policies(stack: DataStack) -> list[Ack]:
     for access in uses:
         for bucket, grant in access.bucket_grants():
             construct = policy_id(bucket, grant)
-            if construct in seen or stack.node.try_find_child(construct) is None:
+            if construct in seen or tree(stack).child(stack, construct) is None:
                 continue
             seen.add(construct)
             arn = f"<{logical_id(stack, stack.buckets[bucket])}.Arn>/{grant.prefix}*"
@@ -346,15 +355,16 @@ def _migration_runner(stack: DataStack) -> list[Ack]:
                 f"Reads the outputs of this stage's {c} stack (the suffix is CloudFormation's "
                 "stack id, unknown before the stack exists)."
             )
-            for c in ("data", "compute", "network")
+            for c in ("data", "network")
         },
         arn.format("ecs", f"task-definition/{cfg.resource_name('migrate')}:*"): (
             "Runs a revision of the migrate family only, which only CloudFormation registers "
-            "(this role cannot), and only on this stage's cluster (ecs:cluster condition)."
+            "(this role cannot), and only on this stage's migration cluster (ecs:cluster "
+            "condition)."
         ),
-        arn.format("ecs", f"task/{cfg.resource_name('cluster')}/*"): (
+        arn.format("ecs", f"task/{cfg.resource_name('migrations')}/*"): (
             "Watches the migration task it started until it stops; task ids are generated per "
-            "run, inside this stage's cluster only."
+            "run, inside this stage's migration cluster only."
         ),
     }
     return [

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import aws_lambda as lambda_
-
 from infra.compliance.acks.common import access_log_bucket, inline_policies, lambda_roles, tracing
 from infra.compliance.engine import Ack, logical_id, tree
 
@@ -15,18 +13,18 @@ if TYPE_CHECKING:
 
 def acks(stack: ObservabilityStack) -> list[Ack]:
     audit = stack.cfg.observability.audit
-    found = [*lambda_roles(stack), *inline_policies(stack), *tracing(stack, "TracingWrite")]
+    found = [*lambda_roles(stack), *inline_policies(stack), *tracing(stack, stack.tracing)]
+    forwarders = [f for f in stack.inventory.functions if f.forwards_alerts]
     found += [
         Ack(
-            f"{tree(stack).relative(function)}/Resource",
+            f"{tree(stack).relative(forwarder.function)}/Resource",
             "NIST.800.53.R5-LambdaInsideVPC",
             "Alert forwarders reach only Secrets Manager and HTTPS endpoints outside AWS, no VPC "
             "resource; outside the VPC, alerts still go out when the VPC or NAT is broken.",
         )
-        for function in tree(stack).all
-        if isinstance(function, lambda_.Function)
+        for forwarder in forwarders
     ]
-    if stack.node.try_find_child("ChatWebhook") is not None:
+    if any(f.name == "chat-notifier" for f in forwarders):  # it reads its webhook there
         found += [
             Ack(
                 "ChatWebhook/Resource",

@@ -2,20 +2,26 @@
 
 CDK Pipelines generates the pipeline's roles and grants them through its helpers (artifact
 bucket and key access by action families). Each acknowledgment names one generated policy
-(never the pipeline's whole subtree), so a statement that CDK or we add later to any role is a
-finding of its own.
+(never the pipeline's whole subtree) and only what that policy holds, so a statement that CDK or
+we add later to any role is a finding of its own. The grants the pipeline narrows are rewritten
+by infra/delivery/narrowing.py, before these are made; this module only reads.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Stage
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_cdk import Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import IConstruct
 
-from infra.compliance.acks.common import ANY_RESOURCE, INLINE, access_log_bucket, relative
-from infra.compliance.engine import Ack, acknowledge, logical_id
+from infra.compliance.acks.common import ANY_RESOURCE, INLINE, access_log_bucket
+from infra.compliance.engine import Ack, Tree, acknowledge, logical_id, tree
+
+if TYPE_CHECKING:
+    from infra.delivery import PipelineStack
 
 ARTIFACT_FAMILIES = (
     "AwsSolutions-IAM5[Action::s3:GetObject*]",
@@ -26,76 +32,46 @@ ARTIFACT_FAMILIES = (
     "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
     "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
 )
-ASSETS_POLICY = "Pipeline/Assets/FileRole/DefaultPolicy"
+ASSETS = "Pipeline/Assets"
+"""CDK Pipelines' asset publishing: only where the stages have file assets."""
+ASSETS_POLICY = f"{ASSETS}/FileRole/DefaultPolicy"
+PIPELINE_POLICY = "CodePipeline/Role/DefaultPolicy"
+
+Grants = tuple[set[str], set[str]]
+"""A policy's actions and resources, unresolved (tokens as strings): one jsii call to read."""
 
 
-def narrow_asset_builds(stack: Stack) -> None:
-    """CDK grants the asset-publishing role codebuild:StartBuild/StopBuild/BatchGetBuilds on
-    `*`; it only ever starts the pipeline's own asset projects, so name exactly those."""
-    policy = stack.node.try_find_child("Pipeline")
-    policy = policy.node.try_find_child("Assets") if policy is not None else None
-    if policy is None:
-        return
-    projects = [p for p in policy.node.find_all() if isinstance(p, codebuild.Project)]
-    role_policy = (
-        stack.node.find_child("Pipeline")
-        .node.find_child("Assets")
-        .node.find_child("FileRole")
-        .node.find_child("DefaultPolicy")
-    )
-    assert isinstance(role_policy, iam.Policy)
-    cfn = role_policy.node.default_child
-    assert isinstance(cfn, iam.CfnPolicy)
-    # Rewritten on the resource itself (not an override), so cdk-nag checks what is deployed.
-    document = stack.resolve(cfn.policy_document)
-    for statement in document["Statement"]:
-        actions = statement["Action"]
-        if "codebuild:StartBuild" in (actions if isinstance(actions, list) else [actions]):
-            statement["Resource"] = [stack.resolve(p.project_arn) for p in projects]
-    cfn.policy_document = document
-    _narrow_replication_keys(stack)
+def support_stacks(stack: Stack) -> list[Stack]:
+    """CDK's cross-region support stacks of the pipeline (one per other region it deploys to)."""
+    return [
+        child
+        for child in stack.node.root.node.children
+        if isinstance(child, Stack) and child.node.id.startswith("cross-region-stack-")
+    ]
 
 
-def replication_key_arns(stack: Stack) -> list[str]:
+def replication_key_arns(stack: Stack, supports: Sequence[Stack]) -> list[str]:
     """Keys of CDK's cross-region replication buckets: created by the support stacks (one per
     region), in this account, referenced by alias; no ARN is known at synth."""
     return [
-        f"arn:{stack.partition}:kms:{support.region}:{stack.account}:key/*"
-        for support in _support_stacks(stack)
+        f"arn:{stack.partition}:kms:{support.region}:{stack.account}:key/*" for support in supports
     ]
 
 
-def _narrow_replication_keys(stack: Stack) -> None:
-    """CodePipeline's role may use the replication buckets' keys: CDK grants its kms actions
-    on `*`; only keys of this account in the support stacks' regions qualify."""
-    pipeline = stack.node.try_find_child("CodePipeline")
-    role = pipeline.node.try_find_child("Role") if pipeline is not None else None
-    policy = role.node.try_find_child("DefaultPolicy") if role is not None else None
-    if policy is None:
-        return
-    cfn = policy.node.default_child
-    assert isinstance(cfn, iam.CfnPolicy)
-    document = stack.resolve(cfn.policy_document)
-    for statement in document["Statement"]:
-        actions, resources = _as_list(statement["Action"]), _as_list(statement["Resource"])
-        if "*" in resources and all(a.startswith("kms:") for a in actions):
-            statement["Resource"] = [r for r in resources if r != "*"] + replication_key_arns(stack)
-    cfn.policy_document = document
-
-
-def pipeline_acks(stack: Stack) -> list[Ack]:
-    artifacts = logical_id(stack, stack.node.find_child("ArtifactsBucket"))
+def pipeline_acks(stack: PipelineStack, supports: Sequence[Stack]) -> list[Ack]:
+    view = tree(stack)
+    objects = stack.artifacts.arn_for_objects("*")
+    objects_rule = f"AwsSolutions-IAM5[Resource::<{logical_id(stack, stack.artifacts)}.Arn>/*]"
+    held: dict[str, Grants] = {}  # policy path -> what it grants
     acks: list[Ack] = []
-    policies = [
-        p for p in _own(stack) if isinstance(p, iam.Policy) and p.node.id == "DefaultPolicy"
-    ]
-    for policy in policies:
-        path = relative(stack, policy.node.path) + "/Resource"
-        document = stack.resolve(policy.document.to_json())
-        text = str(document)
+    for policy in view.all:
+        if not isinstance(policy, iam.Policy) or view.node(policy).id != "DefaultPolicy":
+            continue
+        path = view.relative(policy)
+        actions, resources = held[path] = _grants(policy)
         acks.append(
             Ack(
-                path,
+                f"{path}/Resource",
                 INLINE,
                 "CDK Pipelines writes each generated role's grants into that role's own policy; "
                 "they are scoped to the pipeline's bucket, key, projects and named roles.",
@@ -103,48 +79,64 @@ def pipeline_acks(stack: Stack) -> list[Ack]:
         )
         acks += [
             Ack(
-                path,
+                f"{path}/Resource",
                 rule,
                 "CDK Pipelines grants its roles read/write on the pipeline's own artifact bucket "
                 "and key only; the action families are CDK's grant helpers.",
             )
-            for rule in (*ARTIFACT_FAMILIES, f"AwsSolutions-IAM5[Resource::<{artifacts}.Arn>/*]")
-            if _mentions(text, rule)
+            for rule, held_here in (
+                *((rule, _named(rule) in actions) for rule in ARTIFACT_FAMILIES),
+                (objects_rule, objects in resources),
+            )
+            if held_here
         ]
-    acks += _generated_resources(stack)
+    acks += _generated_resources(stack, view, held, supports)
     acks += [
         Ack(
-            "ArtifactsBucket/Resource",
+            f"{view.relative(stack.artifacts)}/Resource",
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "Pipeline artifacts are rebuilt from the repository by any run and expire after 90 "
             "days; a replica would protect nothing the source does not.",
         ),
         *access_log_bucket("AccessLogs"),
     ]
-    return [a for a in acks if _exists(stack, a)]
+    return acks
 
 
-def _mentions(document: str, rule: str) -> bool:
-    """Whether a policy document holds what an action-family or bucket rule id names."""
-    inner = rule.split("::", 1)[1].rstrip("]")
-    if rule.startswith("AwsSolutions-IAM5[Action::"):
-        return f"'{inner}'" in document
-    return "/*" in document
+def _named(rule: str) -> str:
+    """What a granular rule id names: `AwsSolutions-IAM5[Action::s3:List*]` -> `s3:List*`."""
+    return rule.split("::", 1)[1].removesuffix("]")
 
 
-def _generated_resources(stack: Stack) -> list[Ack]:
-    """Wildcards in resources that CDK Pipelines names after projects and roles it generates."""
+def _grants(policy: iam.Policy) -> Grants:
+    actions: set[str] = set()
+    resources: set[str] = set()
+    for statement in policy.document.to_json()["Statement"]:
+        for key, into in (("Action", actions), ("Resource", resources)):
+            value = statement.get(key, [])
+            into.update(
+                v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            )
+    return actions, resources
+
+
+def _generated_resources(
+    stack: Stack, view: Tree, held: dict[str, Grants], supports: Sequence[Stack]
+) -> list[Ack]:
+    """Wildcards in resources that CDK Pipelines names after projects and roles it generates;
+    the asset role's and each project's only where that policy holds them (CDK drops a
+    project's own log and report ARNs from a policy that already grants `/*` on them)."""
     account, region = stack.account, stack.region
     acks = [
         *(
             Ack(
-                "CodePipeline/Role/DefaultPolicy/Resource",
+                f"{PIPELINE_POLICY}/Resource",
                 f"AwsSolutions-IAM5[Resource::{stack.resolve(arn)}]",
                 "CodePipeline's role uses the key of CDK's replication bucket in this region, "
                 "which its support stack creates (ARN unknown at synth): kms actions, keys of "
                 "this account in that region only.",
             )
-            for arn in replication_key_arns(stack)
+            for arn in replication_key_arns(stack, supports)
         ),
         Ack(
             "Pipeline/UpdatePipeline/SelfMutation/Role/DefaultPolicy/Resource",
@@ -158,47 +150,49 @@ def _generated_resources(stack: Stack) -> list[Ack]:
             "Self-mutation assumes the CDK bootstrap roles (cdk-hnb659fds-*) of this account, "
             "whose names the CLI resolves at run time.",
         ),
-        Ack(
-            f"{ASSETS_POLICY}/Resource",
-            f"AwsSolutions-IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/*]",
-            "Asset-publishing projects are created per asset and share this role; it writes only "
-            "to CodeBuild's own log groups.",
-        ),
-        Ack(
-            f"{ASSETS_POLICY}/Resource",
-            f"AwsSolutions-IAM5[Resource::arn:aws:codebuild:{region}:{account}:report-group/*]",
-            "Asset-publishing projects report to CodeBuild report groups named after "
-            "themselves, which exist only once the projects run.",
-        ),
     ]
-    for project in _own(stack):
-        if not isinstance(project, codebuild.Project):
+    _, assets = held.get(ASSETS_POLICY, (set(), set()))
+    acks += [
+        Ack(f"{ASSETS_POLICY}/Resource", f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+        for resource, reason in (
+            (
+                f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/*",
+                "Asset-publishing projects are created per asset and share this role; it writes "
+                "only to CodeBuild's own log groups.",
+            ),
+            (
+                f"arn:aws:codebuild:{region}:{account}:report-group/*",
+                "Asset-publishing projects report to CodeBuild report groups named after "
+                "themselves, which exist only once the projects run.",
+            ),
+        )
+        if resource in assets
+    ]
+    for project in view.all:
+        if not isinstance(project, codebuild.Project) or project.role is None:
             continue
+        policy = f"{view.relative(project.role)}/DefaultPolicy"
+        _, resources = held.get(policy, (set(), set()))
         name = logical_id(stack, project)
-        role = project.role
-        if role is None or role.node.scope is None:
-            continue
-        policy = role.node.try_find_child("DefaultPolicy")
-        if policy is None:
-            continue
-        path = relative(stack, policy.node.path) + "/Resource"
+        # Each ARN as the policy holds it (the project's name a token) and as cdk-nag names it.
         acks += [
             Ack(
-                path,
-                f"AwsSolutions-IAM5[Resource::{resource}]",
+                f"{policy}/Resource",
+                f"AwsSolutions-IAM5[Resource::{resource.format(f'<{name}>')}]",
                 "A CodeBuild project may write only its own log group and report groups; CDK "
                 "names them after the project.",
             )
             for resource in (
-                f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/<{name}>:*",
-                f"arn:aws:codebuild:{region}:{account}:report-group/<{name}>-*",
+                f"arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/{{}}:*",
+                f"arn:aws:codebuild:{region}:{account}:report-group/{{}}-*",
             )
+            if resource.format(project.project_name) in resources
         ]
-    for support in _support_stacks(stack):
-        bucket = next(c for c in support.node.find_all() if isinstance(c, s3.Bucket))
+    for support in supports:
+        bucket = next(c for c in tree(support).all if isinstance(c, s3.Bucket))
         acks.append(
             Ack(
-                "CodePipeline/Role/DefaultPolicy/Resource",
+                f"{PIPELINE_POLICY}/Resource",
                 f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{stack.resolve(bucket.bucket_name)}/*]",
                 "The pipeline copies artifacts into CDK's replication bucket of another region "
                 "(us-east-1 edge, DR region); objects only.",
@@ -207,32 +201,12 @@ def _generated_resources(stack: Stack) -> list[Ack]:
     return acks
 
 
-def _own(stack: Stack) -> list[IConstruct]:
-    """The pipeline stack's constructs, without those of the stages it deploys."""
-    return [c for c in stack.node.find_all() if not isinstance(c, Stage) and Stack.of(c) is stack]
-
-
-def _support_stacks(stack: Stack) -> list[Stack]:
-    return [
-        child
-        for child in stack.node.root.node.children
-        if isinstance(child, Stack) and child.node.id.startswith("cross-region-stack-")
-    ]
-
-
-def _exists(stack: Stack, ack: Ack) -> bool:
-    """Project policies CDK did not generate (no reports) simply have no such finding."""
-    from infra.compliance.engine import find_constructs  # noqa: PLC0415
-
-    return bool(find_constructs(stack, ack.path))
-
-
-def acknowledge_pipeline(stack: Stack) -> dict[str, list[Ack]]:
+def acknowledge_pipeline(stack: PipelineStack) -> dict[str, list[Ack]]:
     """Applies the pipeline's acknowledgments; returns them by stack (for the inventory)."""
-    narrow_asset_builds(stack)
-    found = {"pipeline": pipeline_acks(stack)}
-    for support in _support_stacks(stack):
-        found[support.node.id] = [
+    supports = {support.node.id: support for support in support_stacks(stack)}
+    found = {"pipeline": pipeline_acks(stack, list(supports.values()))}
+    for name in supports:
+        found[name] = [
             Ack(
                 "Default/CrossRegionCodePipelineReplicationBucket/Resource",
                 rule,
@@ -247,10 +221,6 @@ def acknowledge_pipeline(stack: Stack) -> dict[str, list[Ack]]:
             )
         ]
     acknowledge(stack, found["pipeline"])
-    for support in _support_stacks(stack):
-        acknowledge(support, found[support.node.id])
+    for name, support in supports.items():
+        acknowledge(support, found[name])
     return found
-
-
-def _as_list(value: str | list[str]) -> list[str]:
-    return value if isinstance(value, list) else [value]

@@ -19,10 +19,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from constructs_lib.durations import days, hours, seconds
+from constructs_lib.encryption import kms_via
 from constructs_lib.function import tracing_policy
 from constructs_lib.security_matrix import SecurityGroupMatrix
 from infra.config import StageConfig
@@ -39,9 +39,6 @@ from infra.stacks.data import DataStack
 
 
 class ComputeStack(PlatformStack):
-    regional_web_acl: wafv2.CfnWebACL
-    """The load balancer's own web ACL, where the stage has one (set by build_entry)."""
-
     def __init__(
         self,
         scope: Construct,
@@ -63,6 +60,7 @@ class ComputeStack(PlatformStack):
         self._log_groups: dict[str, logs.LogGroup] = {}
         self._metrics: dict[str, iam.ManagedPolicy] = {}
         self._event_dead_letters = False
+        self._origin_verify: str | None = None
         self.exec_logs = (
             self.stage_log_group("ExecLogs", "ecs-exec") if compute.exec_enabled else None
         )
@@ -163,12 +161,13 @@ class ComputeStack(PlatformStack):
             iam.PolicyStatement(actions=actions, resources=resources)
         )
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                resources=[self.key.key_arn],
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"{via}.{self.region}.amazonaws.com"}
-                },
+            kms_via(
+                self.key.key_arn,
+                via,
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                region=self.region,
             )
         )
 
@@ -195,6 +194,14 @@ class ComputeStack(PlatformStack):
             )
         )
 
+    @property
+    def origin_verify_value(self) -> str:
+        """CloudFront's secret origin header value, a dynamic reference to the data stack's
+        secret, unwrapped once per stack (every CloudFront service's rule requires it)."""
+        if self._origin_verify is None:
+            self._origin_verify = self.data.origin_verify_secret.secret_value.unsafe_unwrap()
+        return self._origin_verify
+
     def imported_secret(self, name: str, secret: secretsmanager.ISecret) -> secretsmanager.ISecret:
         """The data stack's secret, imported by ARN: a grant on it then changes only roles in
         this stack. Their kms:Decrypt on the data key comes from `decrypt_secrets`."""
@@ -205,18 +212,12 @@ class ComputeStack(PlatformStack):
             self, f"Secret-{name}", secret_complete_arn=secret.secret_arn
         )
 
-    def decrypt_secrets(self, role: iam.IRole) -> None:
-        """Secrets are encrypted with the data key: decrypt through Secrets Manager only."""
+    def decrypt_secrets(self, role: iam.IRole, *, write: bool = False) -> None:
+        """Secrets are encrypted with the data key: decrypt (and, to `write` them, generate
+        data keys) through Secrets Manager only."""
+        actions = ["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])]
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[self.data.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"secretsmanager.{self.region}.amazonaws.com"
-                    }
-                },
-            )
+            kms_via(self.data.key.key_arn, "secretsmanager", *actions, region=self.region)
         )
 
     def grant_metrics(self, role: iam.IRole, emitter: str) -> None:

@@ -60,16 +60,7 @@ def build_credential_refresh(stack: ComputeStack) -> None:
     for secret in urls:
         secret.grant_write(function)
     assert function.role is not None
-    stack.decrypt_secrets(function.role)
-    function.role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:GenerateDataKey"],
-            resources=[stack.data.key.key_arn],
-            conditions={
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"}
-            },
-        )
-    )
+    stack.decrypt_secrets(function.role, write=True)  # it rewrites the URL secrets
     if users:
         function.role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import CfnOutput
 
 from constructs_lib.monitoring import MonitoredFunction, MonitoredService
+from infra.stacks.base import pascal
 
 if TYPE_CHECKING:
     from infra.stacks.compute import ComputeStack
@@ -46,18 +47,18 @@ def register_for_monitoring(stack: ComputeStack) -> None:
 def build_outputs(stack: ComputeStack) -> dict[str, CfnOutput]:
     """What the pipeline and operators look for after a deploy."""
     outputs = {
-        "ClusterName": (stack.cluster.cluster_name, "ECS cluster (migration task runs here)"),
+        "ClusterName": (stack.cluster.cluster_name, "ECS cluster of the services"),
         "LoadBalancerDnsName": (stack.load_balancer.load_balancer_dns_name, "ALB DNS name"),
     }
     outputs |= {
-        f"Repository{''.join(p.capitalize() for p in name.split('-'))}Uri": (
+        f"Repository{pascal(name)}Uri": (
             repository.repository_uri,
             f"Push {name} images here (then set image_tag)",
         )
         for name, repository in stack.repositories.items()
     }
     outputs |= {
-        f"Logs{''.join(p.capitalize() for p in name.split('-'))}": (
+        f"Logs{pascal(name)}": (
             log_group.log_group_name,
             f"Log group of the {name} service",
         )

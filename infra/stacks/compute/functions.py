@@ -18,7 +18,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 
@@ -34,7 +33,7 @@ from infra.config.functions import (
     QueueTrigger,
     ScheduleTrigger,
 )
-from infra.stacks.base import removal
+from infra.stacks.base import pascal, removal
 from infra.stacks.compute.access import wire
 from infra.stacks.network import function_tier
 
@@ -46,14 +45,9 @@ if TYPE_CHECKING:
 class FunctionHandle:
     config: FunctionConfig
     function: lambda_.Function
-    log_group: logs.ILogGroup
     queue: sqs.Queue | None
     """The function's own queue (queue trigger)."""
     dead_letters: sqs.Queue
-
-
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 def build_queues(stack: ComputeStack) -> dict[str, tuple[sqs.Queue | None, sqs.Queue]]:
@@ -130,8 +124,8 @@ def _function(
     )
     assert function.role is not None
     wiring = wire(stack, function.role, spec.uses, with_credentials=True)
-    for secret, _ in wiring.secrets.values():
-        secret.grant_read(function)
+    for secret in dict.fromkeys(secret for secret, _ in wiring.secrets.values()):
+        secret.grant_read(function)  # once per secret: the DB_* variables share one
     for key, value in (
         wiring.environment | wiring.secret_arns() | environment | spec.environment
     ).items():
@@ -147,7 +141,7 @@ def _function(
         )
     stack.grant_metrics(function.role, name)
     _trigger(stack, name, spec, function, queue=queue, dead_letters=dead_letters)
-    return FunctionHandle(spec, function, log_group, queue, dead_letters)
+    return FunctionHandle(spec, function, queue, dead_letters)
 
 
 def _trigger(
@@ -183,7 +177,12 @@ def _trigger(
             schedule_name=stack.cfg.resource_name(name),
             description=f"runs {name}",
             schedule=scheduler.ScheduleExpression.expression(
-                trigger.expression, time_zone=TimeZone.of(trigger.time_zone or stack.cfg.time_zone)
+                trigger.expression,
+                time_zone=(
+                    TimeZone.of(trigger.time_zone)
+                    if trigger.time_zone and trigger.time_zone != stack.cfg.time_zone
+                    else stack.time_zone
+                ),
             ),
             target=InvokeFunction(
                 function,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import TimeZone
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 
@@ -31,7 +30,7 @@ def build_scheduled_jobs(
             schedule_name=stack.cfg.resource_name(name),
             description=f"{name} job for {job.function}",
             schedule=scheduler.ScheduleExpression.expression(
-                job.expression, time_zone=TimeZone.of(stack.cfg.time_zone)
+                job.expression, time_zone=stack.time_zone
             ),
             target=SendToQueue(
                 queue,

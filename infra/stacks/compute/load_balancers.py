@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_wafv2 as wafv2
 
 from constructs_lib.durations import seconds
@@ -81,22 +80,13 @@ def _certificate(stack: ComputeStack) -> acm.Certificate:
     host, DNS-validated in the stage's zone."""
     domain = stack.cfg.domain
     assert domain is not None
-    zone = route53.HostedZone.from_hosted_zone_attributes(
-        stack, "Zone", hosted_zone_id=domain.hosted_zone_id, zone_name=domain.zone_name
-    )
     names = [domain.fqdn(domain.origin_host)]
     names += [
         domain.fqdn(host)
         for service in stack.cfg.exposed(Exposure.ALB, Exposure.NLB).values()
         for host in service.hosts
     ]
-    return acm.Certificate(
-        stack,
-        "Certificate",
-        domain_name=names[0],
-        subject_alternative_names=names[1:] or None,
-        validation=acm.CertificateValidation.from_dns(zone),
-    )
+    return stack.dns_certificate(names)
 
 
 def _network_entry(stack: ComputeStack, entry: Entry) -> None:
@@ -132,7 +122,7 @@ def _regional_waf(stack: ComputeStack, alb: elbv2.ApplicationLoadBalancer) -> No
     addresses, which per-IP rules here would count as one client: they are allowed first. A
     client faking that host gains nothing: those listener rules also require CloudFront's
     secret header."""
-    from infra.stacks.edge import visibility, waf_rules  # noqa: PLC0415 (edge imports no compute)
+    from infra.stacks.edge import waf_rules, web_acl  # noqa: PLC0415 (edge imports no compute)
 
     domain = stack.cfg.domain
     assert domain is not None  # services exposed on the ALB require one
@@ -146,28 +136,15 @@ def _regional_waf(stack: ComputeStack, alb: elbv2.ApplicationLoadBalancer) -> No
             ],
         )
     )
-    name = stack.cfg.resource_name("regional")
-    acl = wafv2.CfnWebACL(
+    acl = web_acl(
         stack,
-        "RegionalWebAcl",
-        name=name,
+        "Regional",
+        name=stack.cfg.resource_name("regional"),
         scope="REGIONAL",
-        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
         rules=waf_rules(stack.cfg.edge.waf, passed=from_cloudfront),
-        visibility_config=visibility(name),
-    )
-    # WAF requires its log groups to be named aws-waf-logs-*.
-    waf_logs = stack.log_group("RegionalWafLogs", f"aws-waf-logs-{name}", stack.key)
-    wafv2.CfnLoggingConfiguration(
-        stack,
-        "RegionalWafLogging",
-        resource_arn=acl.attr_arn,
-        log_destination_configs=[waf_logs.log_group_arn],
-        redacted_fields=[
-            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header})
-            # And CloudFront's secret origin header, which every request from it carries here.
-            for header in ("authorization", "cookie", ORIGIN_HEADER.lower())
-        ],
+        key=lambda: stack.key,
+        # And CloudFront's secret origin header, which every request from it carries here.
+        redacted_headers=[ORIGIN_HEADER.lower()],
     )
     wafv2.CfnWebACLAssociation(
         stack,
@@ -175,7 +152,6 @@ def _regional_waf(stack: ComputeStack, alb: elbv2.ApplicationLoadBalancer) -> No
         resource_arn=alb.load_balancer_arn,
         web_acl_arn=acl.attr_arn,
     )
-    stack.regional_web_acl = acl
 
 
 def access_logs(stack: ComputeStack, load_balancer: elbv2.BaseLoadBalancer, prefix: str) -> None:

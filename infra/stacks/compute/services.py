@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import TimeZone
 from aws_cdk import aws_iam as iam
 
 from constructs_lib.fargate_service import (
@@ -18,7 +17,7 @@ from constructs_lib.fargate_service import (
     ServiceConnectProps,
     cron_schedule,
 )
-from infra.config.services import PLACEHOLDER_IMAGE, Exposure, ServiceConfig
+from infra.config.services import Exposure, ServiceConfig
 from infra.stacks.compute.access import wire
 from infra.stacks.images import grant_pull, image_for
 
@@ -46,7 +45,7 @@ def build_services(stack: ComputeStack) -> dict[str, FargateWebService]:
 def _service(stack: ComputeStack, name: str, spec: ServiceConfig) -> FargateWebService:
     cfg, compute = stack.cfg, stack.cfg.compute
     image, repository = image_for(stack, cfg, name)
-    placeholder = spec.image == PLACEHOLDER_IMAGE and spec.image_tag is None
+    placeholder = not spec.has_image
     command = list(spec.command) or (placeholder_command(spec) if placeholder else None)
     called = any(name in other.uses.services for other in cfg.services.values())
     service = FargateWebService(
@@ -95,7 +94,7 @@ def _service(stack: ComputeStack, name: str, spec: ServiceConfig) -> FargateWebS
                     ScheduledBounds(key, s.cron, s.min_tasks, s.max_tasks)
                     for key, s in spec.scheduled_capacity.items()
                 ],
-                time_zone=TimeZone.of(cfg.time_zone),
+                time_zone=stack.time_zone,
             ),
         ),
     )
@@ -139,7 +138,7 @@ def _routing(
         host_headers=hosts,
         # Through CloudFront only: the secret header proves it. Direct clients carry none.
         required_header=(
-            (ORIGIN_HEADER, stack.data.origin_verify_secret.secret_value.unsafe_unwrap())
+            (ORIGIN_HEADER, stack.origin_verify_value)
             if spec.expose is Exposure.CLOUDFRONT
             else None
         ),
@@ -152,7 +151,7 @@ def _sleep(stack: ComputeStack, service: FargateWebService, spec: ServiceConfig)
     """Asleep outside the awake hours: zero tasks, then the configured bounds again."""
     sleep = stack.cfg.sleep
     assert sleep is not None
-    zone = TimeZone.of(stack.cfg.time_zone)
+    zone = stack.time_zone
     service.scalable.scale_on_schedule(
         "OffHoursStop",
         schedule=cron_schedule(sleep.sleep),

@@ -29,7 +29,7 @@ from infra.stacks.data.bootstrap import build_bootstrap
 from infra.stacks.data.buckets import build_buckets
 from infra.stacks.data.cache import build_cache
 from infra.stacks.data.database import ISOLATED, build_database
-from infra.stacks.data.grants import bucket_policy
+from infra.stacks.data.grants import GrantKey, bucket_policy
 from infra.stacks.data.migration import build_migration
 from infra.stacks.data.secrets import build_app_secrets, build_origin_verify
 from infra.stacks.data.sleep import build_sleep
@@ -57,6 +57,10 @@ class DataStack(PlatformStack):
         )
         self.vpc = vpc
         self.security_groups = security_groups
+        self.bucket_policies: dict[GrantKey, iam.ManagedPolicy] = {}
+        """Bucket access policies by (bucket, access, prefix); see grants.bucket_policy."""
+        self.bucket_policy_ids: dict[str, GrantKey] = {}
+        """Whose policy each construct id is: two grants never share one."""
         self.key = self.stage_key("DataKey", "data", "data at rest")
         self.tracing = tracing_policy(self)
         self.database_subnets = rds.SubnetGroup(
@@ -85,8 +89,8 @@ class DataStack(PlatformStack):
         backed_up = {
             name: self.buckets[name].bucket_arn for name, b in cfg.buckets.items() if b.backup
         }
-        self.backup_vault = build_backups(self, dr, backed_up)
-        self.migration_task = build_migration(self)
+        build_backups(self, dr, backed_up)
+        build_migration(self)
         build_sleep(self)
         CfnOutput(self, "DatabaseEndpoint", value=self.database.endpoint, description="Writer")
         CfnOutput(

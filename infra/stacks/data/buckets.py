@@ -16,7 +16,7 @@ from constructs_lib.durations import days
 from infra.config.buckets import BucketConfig, StorageClass
 from infra.config.functions import BucketTrigger
 from infra.config.services import Exposure
-from infra.stacks.base import removal
+from infra.stacks.base import pascal, removal
 
 if TYPE_CHECKING:
     from infra.stacks.data import DataStack
@@ -30,10 +30,6 @@ STORAGE_CLASSES = {
     StorageClass.GLACIER: s3.StorageClass.GLACIER,
     StorageClass.DEEP_ARCHIVE: s3.StorageClass.DEEP_ARCHIVE,
 }
-
-
-def pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 def bucket_id(name: str) -> str:

@@ -8,7 +8,6 @@ credential-refresh function rolls them onto the new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +95,7 @@ def build_database(stack: DataStack) -> DatabaseParts:
         "copy_tags_to_snapshot": True,
     }
     per_instance: dict[str, Any] = {  # Aurora sets these on the writer and each reader
+        "instance_type": ec2.InstanceType(db.instance_class.removeprefix("db.")),
         "enable_performance_insights": True,
         "performance_insight_encryption_key": stack.key,
         "performance_insight_retention": _insights_retention(
@@ -125,19 +125,8 @@ def build_database(stack: DataStack) -> DatabaseParts:
     assert database.secret is not None  # the master secret, attached (host, port) by CDK
     attached_master = database.secret
 
-    rotation = _hosted_rotation(db.engine)
-    attached_master.add_rotation_schedule(
-        "Rotation",
-        hosted_rotation=rotation(
-            single=True,
-            function_name=cfg.resource_name("db-rotation"),
-            master=None,
-            stack=stack,
-        ),
-        automatically_after=days(db.credential_rotation_days),
-        # The bootstrap logs in as master during the first deploy: no rotation may race it.
-        rotate_immediately_on_update=False,
-    )
+    # The bootstrap logs in as master during the first deploy: no rotation may race it.
+    _rotate(stack, attached_master, "Rotation", cfg.resource_name("db-rotation"))
     app = rds.DatabaseSecret(
         stack,
         "AppDatabaseSecret",
@@ -149,41 +138,49 @@ def build_database(stack: DataStack) -> DatabaseParts:
     )
     app.apply_removal_policy(removal(cfg.removal_policy))
     attached = app.attach(database)
-    app_rotation = attached.add_rotation_schedule(
-        "AppRotation",
-        hosted_rotation=rotation(
-            single=False,
-            function_name=cfg.resource_name("db-app-rotation"),
-            master=master,
-            stack=stack,
-        ),
-        automatically_after=days(db.credential_rotation_days),
-        rotate_immediately_on_update=False,  # the bootstrap creates the user first
+    # The bootstrap creates the user first: no rotation on the deploy that creates the secret.
+    app_rotation = _rotate(
+        stack, attached, "AppRotation", cfg.resource_name("db-app-rotation"), master=master
     )
     return DatabaseParts(database, attached_master, attached, app_rotation, replica)
 
 
-def _hosted_rotation(engine: DatabaseEngine) -> Callable[..., secretsmanager.HostedRotation]:
-    def make(
-        *, single: bool, function_name: str, master: secretsmanager.ISecret | None, stack: DataStack
-    ) -> secretsmanager.HostedRotation:
-        options: dict[str, Any] = {
-            "function_name": function_name,
-            "vpc": stack.vpc,
-            "vpc_subnets": PRIVATE,
-            "security_groups": [stack.security_groups.group("rotation")],
-        }
-        hosted = secretsmanager.HostedRotation
-        if single:
-            if engine.is_mysql:
-                return hosted.mysql_single_user(**options)
-            return hosted.postgre_sql_single_user(**options)
-        assert master is not None, "alternating-users rotation logs in as the master secret"
-        if engine.is_mysql:
-            return hosted.mysql_multi_user(master_secret=master, **options)
-        return hosted.postgre_sql_multi_user(master_secret=master, **options)
-
-    return make
+def _rotate(
+    stack: DataStack,
+    secret: secretsmanager.ISecret,
+    construct_id: str,
+    function_name: str,
+    *,
+    master: secretsmanager.ISecret | None = None,
+) -> secretsmanager.RotationSchedule:
+    """A hosted rotation of `secret` every credential_rotation_days, never on the deploy that
+    creates it: single-user, or alternating users logging in as `master`."""
+    db = stack.cfg.data.database
+    options: dict[str, Any] = {
+        "function_name": function_name,
+        "vpc": stack.vpc,
+        "vpc_subnets": PRIVATE,
+        "security_groups": [stack.security_groups.group("rotation")],
+    }
+    hosted = secretsmanager.HostedRotation
+    if master is None:
+        rotation = (
+            hosted.mysql_single_user(**options)
+            if db.engine.is_mysql
+            else hosted.postgre_sql_single_user(**options)
+        )
+    else:
+        rotation = (
+            hosted.mysql_multi_user(master_secret=master, **options)
+            if db.engine.is_mysql
+            else hosted.postgre_sql_multi_user(master_secret=master, **options)
+        )
+    return secret.add_rotation_schedule(
+        construct_id,
+        hosted_rotation=rotation,
+        automatically_after=days(db.credential_rotation_days),
+        rotate_immediately_on_update=False,
+    )
 
 
 def _insights_retention(kept: int) -> rds.PerformanceInsightRetention:
@@ -223,19 +220,14 @@ def _aurora_cluster(
             version=rds.AuroraPostgresEngineVersion.of(db.engine_version, major)
         )
     )
-    instance_type = ec2.InstanceType(db.instance_class.removeprefix("db."))
     return rds.DatabaseCluster(
         stack,
         "Database",
         cluster_identifier=identifier,
         engine=engine,
-        writer=rds.ClusterInstance.provisioned(
-            "Writer", instance_type=instance_type, **per_instance
-        ),
+        writer=rds.ClusterInstance.provisioned("Writer", **per_instance),
         readers=[
-            rds.ClusterInstance.provisioned(
-                f"Reader{index + 1}", instance_type=instance_type, **per_instance
-            )
+            rds.ClusterInstance.provisioned(f"Reader{index + 1}", **per_instance)
             for index in range(db.readers)
         ],
         default_database_name=db.database_name,
@@ -270,7 +262,6 @@ def _instance(
         "Database",
         instance_identifier=identifier,
         engine=engine,
-        instance_type=ec2.InstanceType(db.instance_class.removeprefix("db.")),
         database_name=db.database_name,
         parameter_group=parameters,
         option_group=_mysql_audit(stack, engine, identifier) if db.engine.is_mysql else None,
@@ -332,7 +323,6 @@ def _read_replica(
         "DatabaseReplica",
         instance_identifier=replica_id,
         source_database_instance=source,
-        instance_type=ec2.InstanceType(db.instance_class.removeprefix("db.")),
         vpc=stack.vpc,
         subnet_group=stack.database_subnets,
         security_groups=[stack.security_groups.group("database")],

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import aws_iam as iam
 
+from constructs_lib.encryption import kms_via
+from infra.config import ConfigError
 from infra.config.access import BucketAccess, BucketGrant
-from infra.stacks.data.buckets import pascal
+from infra.stacks.base import pascal
 
 if TYPE_CHECKING:
     from infra.stacks.data import DataStack
@@ -24,16 +26,43 @@ ACTIONS = {
 }
 
 
+GrantKey = tuple[str, BucketAccess, str]
+"""(bucket, access, prefix): one managed policy each."""
+
+
 def policy_id(bucket: str, grant: BucketGrant) -> str:
     suffix = grant.prefix.strip("/").replace("/", "-")
     return f"{pascal(bucket)}{pascal(grant.access.value)}" + (f"-{suffix}" if suffix else "")
 
 
+def _described(key: GrantKey) -> str:
+    bucket, access, prefix = key
+    return f"{access.value} on bucket {bucket}" + (f" under {prefix}" if prefix else "")
+
+
 def bucket_policy(stack: DataStack, bucket: str, grant: BucketGrant) -> iam.ManagedPolicy:
+    """The policy for this bucket, access level and prefix, made on first use. Two different
+    grants whose ids would collide (bucket `uploads` read-write and `uploads-read` write, or
+    prefixes `a/b/` and `a-b/`) are refused rather than handed each other's policy."""
+    key: GrantKey = (bucket, grant.access, grant.prefix)
+    if key in stack.bucket_policies:
+        return stack.bucket_policies[key]
     construct_id = policy_id(bucket, grant)
-    existing = stack.node.try_find_child(construct_id)
-    if isinstance(existing, iam.ManagedPolicy):
-        return existing
+    taken = stack.bucket_policy_ids.setdefault(construct_id, key)
+    if taken != key:
+        raise ConfigError(
+            f"bucket grants ({_described(taken)}) and ({_described(key)}) would share the "
+            f"managed policy {construct_id} (named "
+            f"{stack.cfg.resource_name(f'bucket-{construct_id.lower()}')}): rename a bucket "
+            "or change a prefix so they differ"
+        )
+    stack.bucket_policies[key] = policy = _policy(stack, construct_id, bucket, grant)
+    return policy
+
+
+def _policy(
+    stack: DataStack, construct_id: str, bucket: str, grant: BucketGrant
+) -> iam.ManagedPolicy:
     target = stack.buckets[bucket]
     statements = [
         iam.PolicyStatement(
@@ -53,10 +82,12 @@ def bucket_policy(stack: DataStack, bucket: str, grant: BucketGrant) -> iam.Mana
         )
     writes = grant.access is not BucketAccess.READ
     statements.append(
-        iam.PolicyStatement(
-            actions=["kms:Decrypt", *(["kms:GenerateDataKey"] if writes else [])],
-            resources=[stack.key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        kms_via(
+            stack.key.key_arn,
+            "s3",
+            "kms:Decrypt",
+            *(["kms:GenerateDataKey"] if writes else []),
+            region=stack.region,
         )
     )
     name = construct_id.lower()

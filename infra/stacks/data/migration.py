@@ -1,8 +1,9 @@
 """The migration task: the migration service's image with the migrate command, logged in as the
 database master user. It lives in the data stack, which deploys before compute, so the
 pipeline runs the revision CloudFormation just registered with the release's image before any
-service rolls. The image is addressed by name (no reference to the compute stack) and only the
-stage's own repository can be pulled."""
+service rolls, on a cluster of its own here: a stage's first deploy migrates too, before the
+compute stack (and its cluster) exists. The image is addressed by name (no reference to the
+compute stack) and only the stage's own repository can be pulled."""
 
 from __future__ import annotations
 
@@ -72,11 +73,24 @@ def build_migration(stack: DataStack) -> ecs.FargateTaskDefinition:
                 },
             )
         )
+    cluster = ecs.Cluster(
+        stack,
+        "MigrationCluster",
+        cluster_name=cfg.resource_name("migrations"),
+        vpc=stack.vpc,
+        container_insights_v2=ecs.ContainerInsights.ENABLED,
+    )
     CfnOutput(
         stack,
         "MigrationTaskDefinitionArn",
         value=task.task_definition_arn,
         description="The migration task revision the pipeline runs before services roll",
+    )
+    CfnOutput(
+        stack,
+        "MigrationClusterName",
+        value=cluster.cluster_name,
+        description="Where the migration task runs (it exists before the compute stack)",
     )
     if cfg.pipeline_account is not None:
         migration_runner(stack, task, cfg.pipeline_account)
@@ -85,7 +99,7 @@ def build_migration(stack: DataStack) -> ecs.FargateTaskDefinition:
 
 def migration_runner(stack: DataStack, task: ecs.FargateTaskDefinition, account: str) -> None:
     """What the pipeline's migration step (one role of the tooling account, by ARN) may do here:
-    run the migration task CloudFormation registered, on this stage's cluster, as is. It can
+    run the migration task CloudFormation registered, on the migration cluster, as is. It can
     neither register task definitions nor pass any other role. Here, not in the compute stack:
     the step runs between the two, and on a stage's first deploy compute does not exist yet."""
     cfg = stack.cfg
@@ -98,7 +112,7 @@ def migration_runner(stack: DataStack, task: ecs.FargateTaskDefinition, account:
         assumed_by=iam.ArnPrincipal(step),
         description="Runs the migration task from the delivery pipeline's migration step",
     )
-    cluster = cfg.resource_name("cluster")  # by name: the compute stack creates it
+    cluster = cfg.resource_name("migrations")  # by name, as build_migration creates it
     statements = [
         iam.PolicyStatement(
             actions=["cloudformation:DescribeStacks"],
@@ -106,7 +120,7 @@ def migration_runner(stack: DataStack, task: ecs.FargateTaskDefinition, account:
                 stack.format_arn(
                     service="cloudformation", resource="stack", resource_name=f"{name}/*"
                 )
-                for name in (cfg.stack_name(c) for c in ("data", "compute", "network"))
+                for name in (cfg.stack_name(c) for c in ("data", "network"))
             ],
         ),
         iam.PolicyStatement(

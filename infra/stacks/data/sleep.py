@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_scheduler as scheduler
@@ -47,7 +46,7 @@ def build_sleep(stack: DataStack) -> scheduler.ScheduleGroup | None:
             schedule_group=group,
             description=f"{action} the database ({cron}, {cfg.time_zone})",
             schedule=scheduler.ScheduleExpression.expression(
-                scheduler_cron(cron), time_zone=TimeZone.of(cfg.time_zone)
+                scheduler_cron(cron), time_zone=stack.time_zone
             ),
             target=scheduler_targets.Universal(
                 service="rds",

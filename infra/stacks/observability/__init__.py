@@ -52,16 +52,14 @@ class ObservabilityStack(PlatformStack):
         self.key = alerts_key(self)
         self.tracing = tracing_policy(self)
         self.topics = build_topics(self)
-        self.forwarders = build_forwarders(self)
+        build_forwarders(self)
+        self.forwarder_alarms: list[cloudwatch.AlarmBase] = []
+        """The alert forwarders' own alarms (monitor_functions records them as it makes them)."""
+        dashboard = cfg.resource_name("overview")
         self.monitoring = facade(
-            self,
-            "Monitoring",
-            prefix=cfg.prefix,
-            dashboard_name=cfg.resource_name("overview"),  # DashboardUrl below
-            topics=self.topics,
+            self, "Monitoring", prefix=cfg.prefix, dashboard_name=dashboard, topics=self.topics
         )
         monitor(self, (compute.inventory, data.inventory, self.inventory), data)
-        dashboard = cfg.resource_name("overview")
         CfnOutput(
             self,
             "DashboardUrl",
@@ -81,12 +79,13 @@ class ObservabilityStack(PlatformStack):
         """One page when users cannot use the product: any critical alarm of the stage."""
         # Alert forwarders failing is an alerting problem (it pages), not users being down,
         # and must not hold a release back: they stay out of the composite and the bake.
-        forwarders = tuple(f"{self.cfg.prefix}-{name}-" for name in self.forwarders)
+        # By identity, not by name: a forwarder named "db" must not take the db-* alarms along.
+        forwarders = {id(alarm) for alarm in self.forwarder_alarms}  # alive: the list holds them
         critical, names = [], []
         for alarm, name in zip(
             self.monitoring.alarms("Critical"), self.monitoring.alarm_names("Critical"), strict=True
         ):
-            if not name.startswith(forwarders):
+            if id(alarm) not in forwarders:
                 critical.append(alarm)
                 names.append(name)
         self.critical_alarm_names: list[str] = []

@@ -18,7 +18,7 @@ from constructs_lib.function import FunctionProps, code_asset, platform_function
 from constructs_lib.monitoring import MonitoredFunction
 from infra.config.functions import LAMBDA_SRC, AlertsTrigger, FunctionConfig, Severity
 from infra.config.observability import Recipients
-from infra.stacks.base import removal
+from infra.stacks.base import pascal, removal
 
 if TYPE_CHECKING:
     from infra.stacks.observability import ObservabilityStack
@@ -59,20 +59,20 @@ def build_topics(stack: ObservabilityStack) -> dict[str, sns.Topic]:
 
 
 def subscribe(topic: sns.Topic, *recipients: Recipients) -> None:
-    """E-mail and pager (HTTPS) subscribers; an address listed twice is subscribed once."""
-    endpoints = {
-        **{a: sns.SubscriptionProtocol.EMAIL for r in recipients for a in r.emails},
-        **{u: sns.SubscriptionProtocol.HTTPS for r in recipients for u in r.https},
-    }
-    for index, (endpoint, protocol) in enumerate(endpoints.items()):
-        sns.Subscription(
-            topic, f"Recipient{index}", topic=topic, protocol=protocol, endpoint=endpoint
+    """E-mail and pager (HTTPS) subscribers, each named by its endpoint under the topic (as
+    CDK's own subscriptions are): adding, removing or reordering a recipient leaves everyone
+    else's subscription, and its confirmation, alone. An address listed twice for one topic is
+    subscribed once; the same address on two topics is two subscriptions."""
+    for address in dict.fromkeys(a for r in recipients for a in r.emails):
+        topic.add_subscription(subscriptions.EmailSubscription(address))
+    for url in dict.fromkeys(u for r in recipients for u in r.https):
+        topic.add_subscription(
+            subscriptions.UrlSubscription(url, protocol=sns.SubscriptionProtocol.HTTPS)
         )
 
 
-def build_forwarders(stack: ObservabilityStack) -> list[str]:
-    """Alert-triggered functions: outside the VPC, so alerts still go out when it is broken.
-    Returns their names."""
+def build_forwarders(stack: ObservabilityStack) -> None:
+    """Alert-triggered functions: outside the VPC, so alerts still go out when it is broken."""
     cfg = stack.cfg
     forwarders = {
         name: spec
@@ -86,15 +86,14 @@ def build_forwarders(stack: ObservabilityStack) -> list[str]:
         )
     for name, spec in forwarders.items():
         _forwarder(stack, name, spec)
-    return list(forwarders)
 
 
 def _forwarder(stack: ObservabilityStack, name: str, spec: FunctionConfig) -> None:
     cfg = stack.cfg
-    pascal = "".join(part.capitalize() for part in name.split("-"))
+    construct_id = pascal(name)
     failed = sqs.Queue(
         stack,
-        f"{pascal}Failures",
+        f"{construct_id}Failures",
         queue_name=cfg.resource_name(f"{name}-dlq"),
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=stack.key,
@@ -105,7 +104,7 @@ def _forwarder(stack: ObservabilityStack, name: str, spec: FunctionConfig) -> No
     environment = dict(spec.environment)
     function = platform_function(
         stack,
-        pascal,
+        construct_id,
         FunctionProps(
             function_name=cfg.resource_name(name),
             description=spec.description or f"Forwards alerts ({name})",
@@ -115,7 +114,7 @@ def _forwarder(stack: ObservabilityStack, name: str, spec: FunctionConfig) -> No
             architecture=spec.architecture.value,
             key=stack.key,
             log_group=stack.log_group(
-                f"{pascal}Logs",
+                f"{construct_id}Logs",
                 cfg.log_name(name),
                 stack.key,
                 spec.log_retention_days or cfg.retention("functions"),

@@ -22,6 +22,7 @@ from aws_cdk import aws_securityhub as securityhub
 
 from constructs_lib.buckets import SecureBucketProps, log_bucket, secure_bucket
 from constructs_lib.durations import days
+from constructs_lib.encryption import kms_via
 from infra.stacks.base import removal
 
 if TYPE_CHECKING:
@@ -225,10 +226,8 @@ def _config_recorder(stack: ObservabilityStack) -> None:
             resources=[bucket.arn_for_objects(f"AWSLogs/{stack.account}/Config/*")],
             conditions={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
         ),
-        iam.PolicyStatement(
-            actions=["kms:Decrypt", "kms:GenerateDataKey"],
-            resources=[stack.audit_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        kms_via(
+            stack.audit_key.key_arn, "s3", "kms:Decrypt", "kms:GenerateDataKey", region=stack.region
         ),
     ):
         role.add_to_policy(statement)

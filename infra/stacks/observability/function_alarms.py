@@ -20,48 +20,57 @@ if TYPE_CHECKING:
 
 
 def monitor_functions(stack: ObservabilityStack, functions: list[MonitoredFunction]) -> None:
-    a = stack.cfg.observability.alarms
     for fn in functions:
-        page: Callable[[Signal], Signal] = Escalated if fn.forwards_alerts else lambda s: s
-        stack.monitoring.monitor_lambda_function(
-            lambda_function=fn.function,
-            alarm_friendly_name=fn.name,
-            human_readable_name=f"Function {fn.name}",
-            add_fault_count_alarm=levels(
-                page(a.function_errors), cmc.ErrorCountThreshold, "max_error_count"
+        if fn.forwards_alerts:  # its alarms page, but stay out of service-down and the bake
+            with stack.monitoring.recording() as created:
+                _monitor_function(stack, fn)
+            stack.forwarder_alarms += created
+        else:
+            _monitor_function(stack, fn)
+
+
+def _monitor_function(stack: ObservabilityStack, fn: MonitoredFunction) -> None:
+    a = stack.cfg.observability.alarms
+    page: Callable[[Signal], Signal] = Escalated if fn.forwards_alerts else lambda s: s
+    stack.monitoring.monitor_lambda_function(
+        lambda_function=fn.function,
+        alarm_friendly_name=fn.name,
+        human_readable_name=f"Function {fn.name}",
+        add_fault_count_alarm=levels(
+            page(a.function_errors), cmc.ErrorCountThreshold, "max_error_count"
+        ),
+        add_throttles_count_alarm=levels(
+            page(a.function_throttles), cmc.ErrorCountThreshold, "max_error_count"
+        ),
+        add_latency_p99_alarm=levels(
+            page(a.function_duration_percent),
+            cmc.LatencyThreshold,
+            "max_latency",
+            convert=_share_of(fn.timeout_seconds),
+        ),
+    )
+    if fn.queue is not None and fn.dead_letters is not None:
+        stack.monitoring.monitor_sqs_queue_with_dlq(
+            queue=fn.queue,
+            dead_letter_queue=fn.dead_letters,
+            alarm_friendly_name=f"{fn.name}-queue",
+            human_readable_name=f"Queue of {fn.name}",
+            add_queue_max_message_age_alarm=levels(
+                a.queue_oldest_message_seconds, cmc.MaxMessageAgeThreshold, "max_age_in_seconds"
             ),
-            add_throttles_count_alarm=levels(
-                page(a.function_throttles), cmc.ErrorCountThreshold, "max_error_count"
-            ),
-            add_latency_p99_alarm=levels(
-                page(a.function_duration_percent),
-                cmc.LatencyThreshold,
-                "max_latency",
-                convert=_share_of(fn.timeout_seconds),
+            add_dead_letter_queue_max_size_alarm=levels(
+                a.dead_letters, cmc.MaxMessageCountThreshold, "max_message_count"
             ),
         )
-        if fn.queue is not None and fn.dead_letters is not None:
-            stack.monitoring.monitor_sqs_queue_with_dlq(
-                queue=fn.queue,
-                dead_letter_queue=fn.dead_letters,
-                alarm_friendly_name=f"{fn.name}-queue",
-                human_readable_name=f"Queue of {fn.name}",
-                add_queue_max_message_age_alarm=levels(
-                    a.queue_oldest_message_seconds, cmc.MaxMessageAgeThreshold, "max_age_in_seconds"
-                ),
-                add_dead_letter_queue_max_size_alarm=levels(
-                    a.dead_letters, cmc.MaxMessageCountThreshold, "max_message_count"
-                ),
-            )
-        elif fn.dead_letters is not None:
-            stack.monitoring.monitor_sqs_queue(
-                queue=fn.dead_letters,
-                alarm_friendly_name=f"{fn.name}-dlq",
-                human_readable_name=f"Failed events of {fn.name}",
-                add_queue_max_size_alarm=levels(
-                    page(a.dead_letters), cmc.MaxMessageCountThreshold, "max_message_count"
-                ),
-            )
+    elif fn.dead_letters is not None:
+        stack.monitoring.monitor_sqs_queue(
+            queue=fn.dead_letters,
+            alarm_friendly_name=f"{fn.name}-dlq",
+            human_readable_name=f"Failed events of {fn.name}",
+            add_queue_max_size_alarm=levels(
+                page(a.dead_letters), cmc.MaxMessageCountThreshold, "max_message_count"
+            ),
+        )
 
 
 def _share_of(timeout_seconds: int) -> Callable[[float], Duration]:

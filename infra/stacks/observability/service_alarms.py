@@ -169,11 +169,11 @@ def monitor_services(stack: ObservabilityStack, inventory: Inventory) -> None:
                 fargate_service=service.service, **usage, **names
             )
         if not awake_only:
-            _tasks_missing(stack, service.name, service.service)
+            _tasks_missing(stack, service.name)
         _error_logs(stack, service.name, service.log_group)
 
 
-def _tasks_missing(stack: ObservabilityStack, name: str, service: object) -> None:
+def _tasks_missing(stack: ObservabilityStack, name: str) -> None:
     a = stack.cfg.observability.alarms
     cluster = stack.cfg.resource_name("cluster")
     service_name = stack.cfg.resource_name(name)
