@@ -323,8 +323,9 @@ def _apply_defaults(merged: Layer, problems: list[str], stage: str) -> Layer:
         known = entry_model(collection).model_fields
         unknown = [k for k in defaults if k not in known]
         problems += [f"{stage}.{defaults_key}.{k}: unknown key" for k in unknown]
-        result[collection] = {
-            name: deep_merge({k: v for k, v in defaults.items() if k in known}, entry)
+        base = {k: v for k, v in defaults.items() if k in known}
+        result[collection] = {  # an entry that is not a table is left for validation to name
+            name: deep_merge(base, entry) if isinstance(entry, Mapping) else entry
             for name, entry in entries.items()
         }
     return result

@@ -214,3 +214,8 @@ def test_documented_floors_warn() -> None:
         "prod.data.database.backup_retention_days: 7 is below the recommended 14 for this "
         "stage; point-in-time recovery reaches back 7 days only"
     ]
+
+
+def test_an_entry_that_is_not_a_table_is_a_problem_not_a_crash() -> None:
+    message = problems({"stages": "dev", "dev.services": '{"web": 3}'})
+    assert message.startswith("dev.services.web")
